@@ -1,0 +1,170 @@
+"""Lua 5.1 opcodes, operand modes, instruction fields and compiler limits.
+
+Facts from `lopcodes.h`/`lopcodes.c` and NodeMCU's `luaconf.h`. Tables are
+data; everything that encodes or decodes an instruction word goes through the
+helpers here. Field layout: op bits 0-5, A 6-13, C 14-22, B 23-31; Bx = bits
+14-31, sBx = Bx - MAXARG_sBx.
+"""
+
+from enum import IntEnum
+
+
+class OpCode(IntEnum):
+    MOVE = 0  # A B     R(A) := R(B)
+    LOADK = 1  # A Bx    R(A) := Kst(Bx)
+    LOADBOOL = 2  # A B C   R(A) := (Bool)B; if (C) pc++
+    LOADNIL = 3  # A B     R(A) := ... := R(B) := nil
+    GETUPVAL = 4  # A B     R(A) := UpValue[B]
+    GETGLOBAL = 5  # A Bx    R(A) := Gbl[Kst(Bx)]
+    GETTABLE = 6  # A B C   R(A) := R(B)[RK(C)]
+    SETGLOBAL = 7  # A Bx    Gbl[Kst(Bx)] := R(A)
+    SETUPVAL = 8  # A B     UpValue[B] := R(A)
+    SETTABLE = 9  # A B C   R(A)[RK(B)] := RK(C)
+    NEWTABLE = 10  # A B C   R(A) := {} (size = B,C)
+    SELF = 11  # A B C   R(A+1) := R(B); R(A) := R(B)[RK(C)]
+    ADD = 12  # A B C   R(A) := RK(B) + RK(C)
+    SUB = 13  # A B C   R(A) := RK(B) - RK(C)
+    MUL = 14  # A B C   R(A) := RK(B) * RK(C)
+    DIV = 15  # A B C   R(A) := RK(B) / RK(C)
+    MOD = 16  # A B C   R(A) := RK(B) % RK(C)
+    POW = 17  # A B C   R(A) := RK(B) ^ RK(C)
+    UNM = 18  # A B     R(A) := -R(B)
+    NOT = 19  # A B     R(A) := not R(B)
+    LEN = 20  # A B     R(A) := length of R(B)
+    CONCAT = 21  # A B C   R(A) := R(B).. ... ..R(C)
+    JMP = 22  # sBx     pc+=sBx
+    EQ = 23  # A B C   if ((RK(B) == RK(C)) ~= A) then pc++
+    LT = 24  # A B C   if ((RK(B) <  RK(C)) ~= A) then pc++
+    LE = 25  # A B C   if ((RK(B) <= RK(C)) ~= A) then pc++
+    TEST = 26  # A C     if not (R(A) <=> C) then pc++
+    TESTSET = 27  # A B C   if (R(B) <=> C) then R(A) := R(B) else pc++
+    CALL = 28  # A B C   R(A), ... ,R(A+C-2) := R(A)(R(A+1), ... ,R(A+B-1))
+    TAILCALL = 29  # A B C   return R(A)(R(A+1), ... ,R(A+B-1))
+    RETURN = 30  # A B     return R(A), ... ,R(A+B-2)
+    FORLOOP = 31  # A sBx   R(A)+=R(A+2); if R(A) <?= R(A+1) then { pc+=sBx; R(A+3)=R(A) }
+    FORPREP = 32  # A sBx   R(A)-=R(A+2); pc+=sBx
+    TFORLOOP = 33  # A C     R(A+3), ... ,R(A+2+C) := R(A)(R(A+1), R(A+2)); ...
+    SETLIST = 34  # A B C   R(A)[(C-1)*FPF+i] := R(A+i), 1 <= i <= B
+    CLOSE = 35  # A       close all variables in the stack up to (>=) R(A)
+    CLOSURE = 36  # A Bx    R(A) := closure(KPROTO[Bx], R(A), ... ,R(A+n))
+    VARARG = 37  # A B     R(A), R(A+1), ..., R(A+B-1) = vararg
+
+
+class OpMode(IntEnum):
+    iABC = 0
+    iABx = 1
+    iAsBx = 2
+
+
+class OpArgMask(IntEnum):
+    N = 0  # argument is not used
+    U = 1  # argument is used
+    R = 2  # argument is a register or a jump offset
+    K = 3  # argument is a constant or register/constant
+
+
+# (test mode, sets register A, B mode, C mode, instruction format), as luaP_opmodes
+_N, _U, _R, _K = OpArgMask.N, OpArgMask.U, OpArgMask.R, OpArgMask.K
+_ABC, _ABx, _AsBx = OpMode.iABC, OpMode.iABx, OpMode.iAsBx
+OPMODES: dict[OpCode, tuple[bool, bool, OpArgMask, OpArgMask, OpMode]] = {
+    OpCode.MOVE: (False, True, _R, _N, _ABC),
+    OpCode.LOADK: (False, True, _K, _N, _ABx),
+    OpCode.LOADBOOL: (False, True, _U, _U, _ABC),
+    OpCode.LOADNIL: (False, True, _R, _N, _ABC),
+    OpCode.GETUPVAL: (False, True, _U, _N, _ABC),
+    OpCode.GETGLOBAL: (False, True, _K, _N, _ABx),
+    OpCode.GETTABLE: (False, True, _R, _K, _ABC),
+    OpCode.SETGLOBAL: (False, False, _K, _N, _ABx),
+    OpCode.SETUPVAL: (False, False, _U, _N, _ABC),
+    OpCode.SETTABLE: (False, False, _K, _K, _ABC),
+    OpCode.NEWTABLE: (False, True, _U, _U, _ABC),
+    OpCode.SELF: (False, True, _R, _K, _ABC),
+    OpCode.ADD: (False, True, _K, _K, _ABC),
+    OpCode.SUB: (False, True, _K, _K, _ABC),
+    OpCode.MUL: (False, True, _K, _K, _ABC),
+    OpCode.DIV: (False, True, _K, _K, _ABC),
+    OpCode.MOD: (False, True, _K, _K, _ABC),
+    OpCode.POW: (False, True, _K, _K, _ABC),
+    OpCode.UNM: (False, True, _R, _N, _ABC),
+    OpCode.NOT: (False, True, _R, _N, _ABC),
+    OpCode.LEN: (False, True, _R, _N, _ABC),
+    OpCode.CONCAT: (False, True, _R, _R, _ABC),
+    OpCode.JMP: (False, False, _R, _N, _AsBx),
+    OpCode.EQ: (True, False, _K, _K, _ABC),
+    OpCode.LT: (True, False, _K, _K, _ABC),
+    OpCode.LE: (True, False, _K, _K, _ABC),
+    OpCode.TEST: (True, True, _R, _U, _ABC),
+    OpCode.TESTSET: (True, True, _R, _U, _ABC),
+    OpCode.CALL: (False, True, _U, _U, _ABC),
+    OpCode.TAILCALL: (False, True, _U, _U, _ABC),
+    OpCode.RETURN: (False, False, _U, _N, _ABC),
+    OpCode.FORLOOP: (False, True, _R, _N, _AsBx),
+    OpCode.FORPREP: (False, True, _R, _N, _AsBx),
+    OpCode.TFORLOOP: (True, False, _N, _U, _ABC),
+    OpCode.SETLIST: (False, False, _U, _U, _ABC),
+    OpCode.CLOSE: (False, False, _N, _N, _ABC),
+    OpCode.CLOSURE: (False, True, _U, _N, _ABx),
+    OpCode.VARARG: (False, True, _U, _N, _ABC),
+}
+
+# instruction fields (lopcodes.h)
+SIZE_OP, SIZE_A, SIZE_B, SIZE_C = 6, 8, 9, 9
+SIZE_BX = SIZE_B + SIZE_C
+POS_OP, POS_A, POS_C, POS_B = 0, 6, 14, 23
+POS_BX = POS_C
+MAXARG_A = (1 << SIZE_A) - 1
+MAXARG_B = (1 << SIZE_B) - 1
+MAXARG_C = (1 << SIZE_C) - 1
+MAXARG_BX = (1 << SIZE_BX) - 1
+MAXARG_SBX = MAXARG_BX >> 1
+NO_REG = MAXARG_A
+BITRK = 1 << (SIZE_B - 1)  # an RK operand >= BITRK names constant (x - BITRK)
+MAXINDEXRK = BITRK - 1
+
+# limits (NodeMCU's luaconf.h / llimits.h where they differ from stock 5.1)
+LUAI_MAXVARS = 50  # stock: 200
+LUAI_MAXUPVALUES = 60
+LUAI_MAXCCALLS = 200
+MAXSTACK = 250
+LFIELDS_PER_FLUSH = 50
+MAX_INT = 2**31 - 3  # INT_MAX - 2 (llimits.h MAX_INT)
+
+
+def create_abc(op: int, a: int, b: int, c: int) -> int:
+    return op | (a << POS_A) | (b << POS_B) | (c << POS_C)
+
+
+def create_abx(op: int, a: int, bx: int) -> int:
+    return op | (a << POS_A) | (bx << POS_BX)
+
+
+def get_opcode(i: int) -> int:
+    return i & 0x3F
+
+
+def getarg_a(i: int) -> int:
+    return (i >> POS_A) & MAXARG_A
+
+
+def getarg_b(i: int) -> int:
+    return (i >> POS_B) & MAXARG_B
+
+
+def getarg_c(i: int) -> int:
+    return (i >> POS_C) & MAXARG_C
+
+
+def getarg_bx(i: int) -> int:
+    return (i >> POS_BX) & MAXARG_BX
+
+
+def getarg_sbx(i: int) -> int:
+    return getarg_bx(i) - MAXARG_SBX
+
+
+def isk(x: int) -> bool:
+    return bool(x & BITRK)
+
+
+def rkask(x: int) -> int:
+    return x | BITRK
