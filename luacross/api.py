@@ -1,0 +1,192 @@
+"""What the `luacross` command does, as functions a script can call.
+
+`luacross.cli` only parses arguments, calls these and reports; everything here
+raises `LuacrossError` subclasses and writes nothing to the terminal.
+The flow mirrors `luac.c`'s `pmain`: load every input (source or `.lc`),
+combine the mains, then list and/or write a `.lc` file or an LFS image.
+"""
+
+import os
+import stat
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lfs_format import lc
+from lfs_format.errors import LcFormatError, LuacrossError
+from lfs_format.proto import Proto
+from lfs_format.target import FLOAT, INT, Target
+
+LUA_SIGNATURE = b"\x1bLua"
+STDIN = None  # the input name luac.cross gives to `-`
+
+
+class InputError(LuacrossError):
+    """An input file that cannot be opened or read (luaL_loadfile's errfile)."""
+
+
+class ChunkError(LuacrossError):
+    """A precompiled input rejected as lundump rejects it."""
+
+
+def target_for(integral: bool) -> Target:
+    return INT if integral else FLOAT
+
+
+def read_input(path: str | None) -> tuple[bytes, bytes]:
+    """Read one input as luaL_loadfile does; return (chunk bytes, chunk name).
+
+    A first line starting with `#` is replaced by an empty line (line numbers
+    still count it). Only a named file is checked for a binary chunk after it.
+    """
+    if path is STDIN:
+        data, chunkname = sys.stdin.buffer.read(), b"=stdin"
+    else:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise InputError(f"cannot open {path}: {reason}") from None
+        chunkname = b"@" + os.fsencode(path)
+    if data.startswith(b"#"):
+        newline = data.find(b"\n")
+        rest = b"\n" if newline < 0 else data[newline:]
+        if path is not STDIN and rest[1:2] == LUA_SIGNATURE[:1]:
+            # luaL_loadfile reopens a binary file and skips to its first ESC
+            return data[data.find(LUA_SIGNATURE[:1]) :], chunkname
+        data = rest
+    return data, chunkname
+
+
+def load_chunk(data: bytes, chunkname: bytes, target: Target) -> Proto:
+    """Compile source, or read a precompiled chunk (lua_load's choice by first byte)."""
+    if data.startswith(LUA_SIGNATURE[:1]):
+        return read_precompiled(data, chunkname, target)
+    from luacross.parser import compile_source  # the compiler is only loaded when needed
+
+    return compile_source(data, chunkname, target)
+
+
+def read_precompiled(data: bytes, chunkname: bytes, target: Target) -> Proto:
+    """Read a `.lc` input; only the target's own format is accepted (lundump's header check)."""
+    name = chunkname[1:] if chunkname[:1] in (b"@", b"=") else chunkname
+    display = name.decode("utf-8", "surrogateescape")
+    try:
+        proto, chunk_target = lc.read_chunk(data)
+    except LcFormatError as exc:
+        raise ChunkError(f"{display}: {exc.reason} in precompiled chunk") from None
+    if chunk_target.integral != target.integral or not chunk_target.packed_lineinfo:
+        raise ChunkError(f"{display}: bad header in precompiled chunk")
+    return proto
+
+
+def compile_files(paths: Sequence[str | None], target: Target) -> list[Proto]:
+    """Load every input in command-line order (`None` is stdin)."""
+    return [load_chunk(*read_input(path), target) for path in paths]
+
+
+def image_timestamp() -> int:
+    """The lookup main's timestamp: SOURCE_DATE_EPOCH when set (reproducible builds)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is not None:
+        try:
+            return int(epoch)
+        except ValueError:
+            raise LuacrossError(f"SOURCE_DATE_EPOCH is not an integer: {epoch!r}") from None
+    return int(time.time())
+
+
+def combine(protos: list[Proto], *, lookup: bool, target: Target) -> Proto:
+    """The main function to dump: luac.c's `combine` (type 0, or type 1 lookup)."""
+    from luacross.combine import build_lookup_main, combine_mains
+
+    if lookup:
+        return build_lookup_main(protos, image_timestamp(), target)
+    return combine_mains(protos)
+
+
+def dump_lc(main: Proto, target: Target, *, strip: bool = False) -> bytes:
+    """The `.lc` bytes of `main` for `target`."""
+    return lc.dump_chunk(main, target, strip=strip)
+
+
+@dataclass(slots=True)
+class ImageResult:
+    """A built LFS image: what to write, and the figures worth reporting."""
+
+    data: bytes  # the bytes to write: gzip (relocatable) or raw (absolute)
+    flash_size: int  # bytes of flash the image occupies ("Image size: N")
+    modules: int
+    uncompressed_size: int  # image + relocation bitmap (relocatable) or flash_size
+
+
+def build_image(
+    main: Proto,
+    target: Target,
+    *,
+    address: int | None = None,
+    best: bool = False,
+    strip_image: bool = False,
+) -> ImageResult:
+    """Lay out `main` (a lookup main) as an LFS image; compress it unless absolute."""
+    from lfs_format import compress, image
+
+    if strip_image:
+        main = image.strip_protos(main)
+    flash = image.build_image(main, target, absolute_addr=address)
+    if address is not None:
+        data = flash.absolute_image()
+        return ImageResult(data, flash.flash_size, len(main.protos), len(data))
+    payload = flash.relocatable_payload()
+    packed = compress.best_compress(payload) if best else compress.uzlib_compress(payload)
+    return ImageResult(packed, flash.flash_size, len(main.protos), len(payload))
+
+
+def write_output(path: str | None, data: bytes) -> None:
+    """Write `data` to `path` all-or-nothing; `None` is stdout.
+
+    A regular file (or a new one) is written to a temporary file beside it and
+    renamed over it, keeping an existing file's mode; anything else that exists
+    (`/dev/null`, a FIFO) is written in place, never renamed over.
+    """
+    if path is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise InputError(f"cannot open {path}: {os.strerror(exc.errno)}") from None
+    try:
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            with open(path, "wb") as out:
+                out.write(data)
+            return
+        _replace_file(path, data, st)
+    except OSError as exc:
+        raise InputError(f"cannot open {path}: {os.strerror(exc.errno or 0)}") from None
+
+
+def _replace_file(path: str, data: bytes, st: os.stat_result | None) -> None:
+    folder = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(prefix=".luacross-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        if st is not None:
+            mode = stat.S_IMODE(st.st_mode)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

@@ -1,0 +1,297 @@
+"""The `luacross` command: luac.cross's command line, plus device-model commands.
+
+`luacross [options] [filenames]` behaves as NodeMCU's `luac.cross` (the flags,
+their order rules, messages and exit codes of `luac.c`'s `doargs`/`pmain`);
+click cannot express those rules (counted `-l`, `-` for stdin, `--`,
+`strtol`-style numbers), so `parse_args` handles them by hand.
+`luacross check IMAGE` and `luacross run IMAGE` are typer commands
+(`luacross.device_cli`), dispatched on the first argument.
+
+Fatal errors print one line `luacross: <luac.cross's text>` on stderr and
+exit 1; an existing output file is never left half-written.
+"""
+
+import re
+import sys
+from dataclasses import dataclass, field
+
+from lfs_format.errors import LuacrossError
+
+PROGNAME = "luacross"
+DEFAULT_OUTPUT = "luac.out"
+VERSION_TEXT = "Lua 5.1.4  Copyright (C) 1994-2011 Lua.org, PUC-Rio"
+IROM0_SEG = 0x40210000  # the window `-a` accepts: IROM0_SEG .. IROM0_SEG + IROM0_SEGMAX
+IROM0_SEGMAX = 0x00100000
+DEFAULT_MAX_SIZE = 0x40000
+DEVICE_COMMANDS = ("check", "run")
+EXTRA_FLAGS = {  # luacross's own flags -> Options attribute
+    "--int": "integral",
+    "--best": "best",
+    "--strip-image": "strip_image",
+    "-h": "help",
+    "--help": "help",
+}
+
+USAGE = f"""\
+usage: {PROGNAME} [options] [filenames].
+Available options are:
+  -        process stdin
+  -l       list
+  -o name  output to file 'name' (default is "{DEFAULT_OUTPUT}")
+  -e name  execute a lua source file
+  -f       output a flash image file
+  -a addr  generate an absolute, rather than position independent flash image file
+  -i       generate lookup combination master (default with option -f)
+  -m size  maximum LFS image in bytes
+  -p       parse only
+  -s       strip debug information
+  -v       show version information
+  --       stop handling options
+luacross options:
+  --int          compile for the integer build (luac.cross.int)
+  --best         smallest flash image the device can inflate (for OTA downloads)
+  --strip-image  really strip debug information from flash image functions
+  -h, --help     show this help
+Device model (luacross COMMAND --help):
+  check IMAGE    validate an LFS image as the firmware's loader does
+  run IMAGE      load, boot and run an LFS image in a Lua 5.1 VM
+"""
+
+
+class UsageError(LuacrossError):
+    """A command-line error: luac.cross prints the message, then the usage text."""
+
+
+@dataclass(slots=True)
+class Options:
+    """What `doargs` leaves in luac.c's globals, plus luacross's own flags."""
+
+    listing: int = 0
+    dumping: bool = True
+    stripping: bool = False
+    flash: bool = False
+    address: int | None = None  # absolute image address; None: position independent
+    max_size: int = DEFAULT_MAX_SIZE
+    lookup: bool = False
+    output: str | None = DEFAULT_OUTPUT  # None: stdout
+    execute: str | None = None
+    version: bool = False
+    version_only: bool = False  # `-v` was all there was: print and stop
+    integral: bool = False
+    best: bool = False
+    strip_image: bool = False
+    help: bool = False
+    files: list[str | None] = field(default_factory=list)  # None: stdin
+
+
+_NUMBER = re.compile(r"\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)([kKmM]?)")
+
+
+def parse_number(text: str, what: str, *, sizes: bool = False) -> int:
+    """Read a number as C's `strtol(text, NULL, 0)` does (0x.., 0.., decimal).
+
+    With `sizes`, a K or M suffix multiplies by 1024 or 1024*1024 (`64K`).
+    Unlike strtol, trailing garbage or no digits at all is an error, not 0.
+    """
+    match = _NUMBER.fullmatch(text)
+    if not match or (match.group(3) and not sizes):
+        raise UsageError(f"'{what}' needs a number, not '{text}'")
+    sign, digits, suffix = match.groups()
+    if digits[:2] in ("0x", "0X"):
+        value = int(digits, 16)
+    elif digits.startswith("0"):
+        value = int(digits, 8)
+    else:
+        value = int(digits)
+    value *= {"": 1, "k": 1024, "m": 1024 * 1024}[suffix.lower()]
+    return -value if sign == "-" else value
+
+
+def parse_args(argv: list[str]) -> Options:
+    """luac.c's `doargs`: options up to the first non-option, then the files."""
+    opts = Options()
+    extra_flags = 0  # luacross's own flags, which do not count against `-v` alone
+    version_count = 0
+    i = 0
+
+    def operand(flag: str) -> str:
+        nonlocal i
+        i += 1
+        if i >= len(argv) or not argv[i]:
+            raise UsageError(f"'{flag}' needs argument")
+        return argv[i]
+
+    while i < len(argv):
+        arg = argv[i]
+        if not arg.startswith("-"):
+            break
+        if arg == "--":
+            i += 1
+            if version_count:
+                version_count += 1
+            break
+        if arg == "-":
+            break
+        if arg == "-e":
+            opts.execute = operand("-e")
+            if opts.execute.startswith("-"):
+                raise UsageError("'-e' needs argument")
+        elif arg == "-f":
+            opts.flash = opts.lookup = True
+        elif arg == "-a":
+            opts.flash = opts.lookup = True
+            address = parse_number(operand("-a"), "-a") & 0xFFFFFFFF
+            if (address - IROM0_SEG) & 0xFFFFFFFF > IROM0_SEGMAX:
+                raise UsageError("'-e' absolute address must be valid flash address")
+            opts.address = address
+        elif arg == "-i":
+            opts.lookup = True
+        elif arg == "-l":
+            opts.listing += 1
+        elif arg == "-m":
+            opts.flash = opts.lookup = True
+            opts.max_size = parse_number(operand("-m"), "-m", sizes=True) & 0xFFFFFFFF
+            if opts.max_size & 0xFFF:
+                raise UsageError("'-e' maximum size must be a multiple of 4,096")
+        elif arg == "-o":
+            output = operand("-o")
+            opts.output = None if output == "-" else output
+        elif arg == "-p":
+            opts.dumping = False
+        elif arg == "-s":
+            opts.stripping = True
+        elif arg == "-v":
+            version_count += 1
+        elif arg in EXTRA_FLAGS:
+            extra_flags += 1
+            setattr(opts, EXTRA_FLAGS[arg], True)
+        else:
+            raise UsageError(f"unrecognized option '{arg}'")
+        i += 1
+
+    opts.files = [None if name == "-" else name for name in argv[i:]]
+    if not opts.files and (opts.listing or not opts.dumping):
+        opts.dumping = False
+        opts.files = [DEFAULT_OUTPUT]  # luac.c lists the existing luac.out
+    opts.version = version_count > 0
+    opts.version_only = opts.version and version_count == len(argv) - extra_flags
+    return opts
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `luacross` console script; returns the exit status."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    # the recursive-descent parser nests ~10 Python frames per Lua syntax level, and
+    # Lua allows LUAI_MAXCCALLS (200) levels before it reports "too many syntax levels"
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
+    if args and args[0] in DEVICE_COMMANDS:
+        from luacross.device_cli import run_device_command
+
+        return run_device_command(args)
+    try:
+        return compile_command(args)
+    except UsageError as exc:
+        report(str(exc))
+        sys.stderr.write(USAGE)
+        return 1
+    except LuacrossError as exc:
+        report(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        report("interrupted")
+        return 130
+    except Exception as exc:  # a bug in luacross: still one line, never a traceback
+        report(f"internal error: {type(exc).__name__}: {exc} (please report this)")
+        return 1
+
+
+def compile_command(args: list[str]) -> int:
+    """luac.c's `main` + `pmain`."""
+    opts = parse_args(args)
+    if opts.help:
+        sys.stdout.write(USAGE)
+        return 0
+    if opts.version:
+        print(VERSION_TEXT, flush=True)
+        if opts.version_only:
+            return 0
+    if not opts.files and opts.execute is None:
+        raise UsageError("no input files given")
+
+    from luacross import api
+
+    target = api.target_for(opts.integral)
+    leading = []
+    if opts.execute is not None:
+        from luacross.runtime import run_host_script
+
+        module = run_host_script(opts.execute, target)
+        if module is None and not opts.files:
+            return 0
+        leading = [module] if module is not None else []
+    protos = leading + api.compile_files(opts.files, target)
+    if len(protos) == 1 and not opts.lookup:
+        main_proto = protos[0]
+    else:
+        main_proto = api.combine(protos, lookup=opts.lookup, target=target)
+    if opts.listing:
+        list_protos(main_proto, full=opts.listing > 1, target=target)
+    if not opts.dumping:
+        return 0
+    if opts.flash:
+        result = api.build_image(
+            main_proto,
+            target,
+            address=opts.address,
+            best=opts.best,
+            strip_image=opts.strip_image,
+        )
+        print(f"Image size: {result.flash_size}", flush=True)
+        if result.flash_size > opts.max_size:
+            raise LuacrossError("The image is too large for specified LFS size")
+        api.write_output(opts.output, result.data)
+        summarize_image(opts, result)
+    else:
+        api.write_output(opts.output, api.dump_lc(main_proto, target, strip=opts.stripping))
+    return 0
+
+
+def list_protos(main_proto, *, full: bool, target) -> None:
+    """Print the listing on stdout, before any output file is written."""
+    import io
+
+    from luacross.listing import print_listing
+
+    text = io.StringIO()
+    print_listing(main_proto, text, full=full, target=target)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.getvalue().encode("latin-1"))
+    sys.stdout.buffer.flush()
+
+
+def summarize_image(opts: Options, result) -> None:
+    """One summary line on stderr, for people at a terminal (never in pipelines)."""
+    if not sys.stderr.isatty():
+        return
+    from rich.console import Console
+    from rich.markup import escape
+
+    where = "stdout" if opts.output is None else opts.output
+    kind = f"absolute at 0x{opts.address:08x}" if opts.address is not None else "relocatable"
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    console.print(
+        f"[green]{escape(where)}[/]: {result.modules} modules, {kind}, "
+        f"{result.flash_size} bytes of flash, {len(result.data)} bytes written"
+    )
+
+
+def report(message: str) -> None:
+    """Print a fatal error as luac.cross does: `luacross: message` on stderr."""
+    sys.stderr.flush()
+    line = f"{PROGNAME}: {message}\n"
+    sys.stderr.buffer.write(line.encode("utf-8", "surrogateescape"))
+    sys.stderr.buffer.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""`luacross check` and `luacross run`: the device model on the command line.
+
+These are ordinary typer commands (they have no luac.cross rules to honour).
+They call `luacross.runtime`, which models the firmware's loader and runs the
+image's modules in a Lua 5.1 VM.
+"""
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from lfs_format.errors import LuacrossError
+
+app = typer.Typer(
+    name="luacross",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    help="Check and run NodeMCU LFS images on the PC.",
+)
+stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def parse_size(text: str) -> int:
+    """A size or address as `-m`/`-a` read them: 0x.., octal, decimal, K/M suffixes."""
+    from luacross.cli import UsageError, parse_number
+
+    try:
+        return parse_number(text, "size", sizes=True)
+    except UsageError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+SizeOption = Annotated[
+    Optional[int],
+    typer.Option(
+        "--lfs-size",
+        parser=parse_size,
+        metavar="SIZE",
+        help="LFS partition size (64K, 0x10000, ...); default: as large as the image needs",
+    ),
+]
+
+
+def read_image(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise LuacrossError(f"cannot open {path}: {exc.strerror}") from None
+
+
+def fail(message: str) -> typer.Exit:
+    stderr.print(f"luacross: {escape(message)}")
+    return typer.Exit(code=1)
+
+
+@app.command()
+def check(
+    image: Annotated[Path, typer.Argument(help="LFS image (.img from -f, or raw from -a)")],
+    integral: Annotated[
+        bool, typer.Option("--int", help="check as the integer firmware build would")
+    ] = False,
+    lfs_size: SizeOption = None,
+) -> None:
+    """Validate IMAGE as the firmware's loader does (first pass), and summarise it."""
+    from luacross.runtime import check_image
+
+    try:
+        summary = check_image(read_image(image), integral=integral, lfs_size=lfs_size)
+    except LuacrossError as exc:
+        raise fail(str(exc)) from None
+    for line in summary.lines():
+        stdout.print(escape(line))
+
+
+@app.command()
+def run(
+    image: Annotated[Path, typer.Argument(help="LFS image to load, boot and run")],
+    module: Annotated[
+        Optional[str], typer.Argument(help="module to run (default: _init if present)")
+    ] = None,
+    code: Annotated[
+        Optional[str], typer.Option("-e", metavar="CODE", help="Lua code to run after boot")
+    ] = None,
+    lfs_base: Annotated[
+        Optional[int],
+        typer.Option(
+            "--lfs-base", parser=parse_size, metavar="ADDR", help="mapped address of the partition"
+        ),
+    ] = None,
+    lfs_size: SizeOption = None,
+) -> None:
+    """Load IMAGE into a simulated LFS partition, boot it and run MODULE or CODE."""
+    from luacross.runtime import run_image
+
+    try:
+        output = run_image(
+            read_image(image), module=module, code=code, lfs_base=lfs_base, lfs_size=lfs_size
+        )
+    except LuacrossError as exc:
+        raise fail(str(exc)) from None
+    for line in output:
+        typer.echo(line)
+
+
+def run_device_command(args: list[str]) -> int:
+    """Run `check`/`run` with typer; return the exit status instead of exiting."""
+    import click
+
+    try:
+        status = app(args, prog_name="luacross", standalone_mode=False)
+    except click.ClickException as exc:  # usage errors: click's message, status 1
+        exc.show()
+        return 1
+    except click.exceptions.Abort:
+        return 1
+    return status if isinstance(status, int) else 0
