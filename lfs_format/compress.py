@@ -1,0 +1,234 @@
+"""gzip encoders for LFS images.
+
+`uzlib_compress` reproduces NodeMCU's `app/uzlib/uzlib_deflate.c` exactly, so
+images are byte-identical with `luac.cross -f`: one fixed-Huffman deflate
+block found by a hash-chain LZ77 with a 16 KiB window and one-step lazy
+matching (formats reference §7.9). `best_compress` is luacross's `--best`:
+smaller output the device can still inflate.
+"""
+
+import struct
+import zlib
+
+MIN_MATCH = 3
+MAX_MATCH = 258
+MAX_OFFSET = 16384  # the device inflates with a 16 KiB dictionary
+MAX_CHAIN = 60  # candidates tried per position
+OFFSET16_MASK = 0x7FFF  # hash table entries are 15-bit offsets ...
+NULL_OFFSET = 0xFFFF  # ... and this marks an empty one
+
+# gzip header of uzlib: no flags, MTIME 0, XFL 4, OS 3 (Unix)
+GZIP_HEADER = bytes.fromhex("1f8b0800000000000403")
+
+# RFC 1951 §3.2.5 length and distance codes: (first symbol, extra bits, count)
+_LENGTH_GROUPS = ((257, 0, 8), (265, 1, 4), (269, 2, 4), (273, 3, 4), (277, 4, 4), (281, 5, 4))
+_DIST_EXTRA_BITS = (0, 0, 0, 0) + tuple(e for e in range(1, 14) for _ in (0, 1))
+
+
+def _reversed_bits(code: int, nbits: int) -> int:
+    """A Huffman code (MSB first) as an LSB-first bit field."""
+    return int(format(code, f"0{nbits}b")[::-1], 2)
+
+
+def _fixed_literal_codes() -> list[tuple[int, int]]:
+    """(LSB-first bits, count) of the fixed Huffman code of each literal byte."""
+    codes = []
+    for c in range(256):
+        if c <= 143:
+            codes.append((_reversed_bits(0x30 + c, 8), 8))
+        else:
+            codes.append((_reversed_bits(0x190 + c - 144, 9), 9))
+    return codes
+
+
+def _length_symbol_code(symbol: int) -> tuple[int, int]:
+    if symbol <= 279:
+        return _reversed_bits(symbol - 256, 7), 7
+    return _reversed_bits(0xC0 + symbol - 280, 8), 8
+
+
+def _fixed_length_codes() -> list[tuple[int, int]]:
+    """(bits, count) of match length 3..258: length symbol then its extra bits."""
+    codes = [(0, 0)] * MIN_MATCH
+    length = MIN_MATCH
+    for first, extra, count in _LENGTH_GROUPS:
+        for symbol in range(first, first + count):
+            # symbol 284 stops at 257: uzlib, like zlib, sends 258 as symbol 285
+            for value in range(min(1 << extra, MAX_MATCH - length)):
+                code, nbits = _length_symbol_code(symbol)
+                codes.append((code | value << nbits, nbits + extra))
+                length += 1
+    codes.append(_length_symbol_code(285))
+    return codes
+
+
+def _fixed_distance_codes() -> list[tuple[int, int]]:
+    """(bits, count) of distance 1..MAX_OFFSET: 5-bit symbol then its extra bits."""
+    codes = [(0, 0)]
+    for symbol, extra in enumerate(_DIST_EXTRA_BITS):
+        code = _reversed_bits(symbol, 5)
+        for value in range(1 << extra):
+            if len(codes) > MAX_OFFSET:
+                return codes
+            codes.append((code | value << 5, 5 + extra))
+    return codes
+
+
+_LITERAL_CODES = _fixed_literal_codes()
+_LENGTH_CODES = _fixed_length_codes()
+_DISTANCE_CODES = _fixed_distance_codes()
+
+
+def _gzip_member(deflated: bytes, data: bytes) -> bytes:
+    trailer = struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF)
+    return GZIP_HEADER + deflated + trailer
+
+
+def uzlib_compress(data: bytes) -> bytes:
+    """The gzip member `uzlib_compress` (luac.cross -f) writes for `data`."""
+    return _gzip_member(_uzlib_deflate(data), data)
+
+
+def _uzlib_deflate(src: bytes) -> bytes:
+    """One BFINAL fixed-Huffman block, as uzlibCompressBlock emits it.
+
+    A literal port of the C loop; only the byte comparisons are batched
+    (a candidate can only win if it matches one byte past the best so far).
+    """
+    n = len(src)
+    chain_len = min(n, MAX_OFFSET)
+    slots, hash_bits = 256, 6
+    while slots < chain_len:
+        slots <<= 1
+        hash_bits += 1
+    hash_mask = (1 << hash_bits) - 1
+    hash_shift = 24 - hash_bits
+    hash_table = [NULL_OFFSET] * (1 << hash_bits)
+    hash_chain = [NULL_OFFSET] * MAX_OFFSET
+    chain_mask = MAX_OFFSET - 1
+
+    literal_codes = _LITERAL_CODES
+    length_codes = _LENGTH_CODES
+    distance_codes = _DISTANCE_CODES
+    out = bytearray()
+    acc = 0b011  # block header: BFINAL=1, BTYPE=01 (fixed Huffman)
+    nacc = 3
+
+    last_offset = last_len = 0
+    i = 0
+    limit = n - MIN_MATCH
+    while i <= limit:
+        i_offset = i & OFFSET16_MASK
+        base = i - i_offset
+        max_len = n - i
+        if max_len > MAX_MATCH:
+            max_len = MAX_MATCH
+        v = (src[i] << 16) | (src[i + 1] << 8) | src[i + 2]
+        h = ((v >> hash_shift) - v) & hash_mask
+        next_offset = hash_table[h]
+        hash_table[h] = i_offset
+        hash_chain[i_offset & chain_mask] = next_offset
+
+        match_len = MIN_MATCH - 1
+        match_offset = 0
+        tries = 0
+        while next_offset != NULL_OFFSET and tries < MAX_CHAIN:
+            # 15-bit offsets: one at or past ours belongs to the previous 32 KiB
+            j = base + next_offset - (0 if next_offset < i_offset else OFFSET16_MASK + 1)
+            if i - j > MAX_OFFSET:
+                break
+            if match_len >= max_len:
+                break  # nothing further can win
+            k = match_len + 1
+            if src[j + match_len] == src[i + match_len] and src[j:j + k] == src[i:i + k]:
+                while k + 16 <= max_len and src[j + k:j + k + 16] == src[i + k:i + k + 16]:
+                    k += 16
+                while k < max_len and src[j + k] == src[i + k]:
+                    k += 1
+                match_offset = i - j
+                match_len = k
+            next_offset = hash_chain[next_offset & chain_mask]
+            tries += 1
+
+        if last_offset:
+            if match_offset == 0 or last_len >= match_len:
+                # emit the cached match (found at i - 1); skip past it unhashed
+                code, nbits = length_codes[last_len]
+                acc |= code << nacc
+                nacc += nbits
+                code, nbits = distance_codes[last_offset]
+                acc |= code << nacc
+                nacc += nbits
+                i += last_len - 1
+                last_offset = last_len = 0
+                if nacc >= 64:
+                    out += (acc & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "little")
+                    acc >>= 64
+                    nacc -= 64
+                continue
+            # a longer match starts here: send the byte before it as a literal
+            code, nbits = literal_codes[src[i - 1]]
+            last_offset = match_offset
+            last_len = match_len
+        elif match_offset:
+            last_offset = match_offset
+            last_len = match_len
+            i += 1
+            continue
+        else:
+            code, nbits = literal_codes[src[i]]
+        acc |= code << nacc
+        nacc += nbits
+        if nacc >= 64:
+            out += (acc & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "little")
+            acc >>= 64
+            nacc -= 64
+        i += 1
+
+    if last_offset:
+        code, nbits = length_codes[last_len]
+        acc |= code << nacc
+        nacc += nbits
+        code, nbits = distance_codes[last_offset]
+        acc |= code << nacc
+        nacc += nbits
+        i += last_len - 1
+    for byte in src[i:]:
+        code, nbits = literal_codes[byte]
+        acc |= code << nacc
+        nacc += nbits
+    nacc += 7  # end-of-block symbol 256: seven 0 bits
+    out += acc.to_bytes((nacc + 7) // 8, "little")
+    return bytes(out)
+
+
+def best_compress(data: bytes) -> bytes:
+    """`--best`: the smallest gzip member luacross can make that the device inflates.
+
+    zlib at level 9 with a 16 KiB window (wbits -14), keeping the smallest of
+    a few strategy and memLevel settings (no single one wins on every image).
+    The device also rejects any back-reference to output byte 0 (distance
+    equal to the position); zlib can make one (a repeat of the first byte), so
+    byte 0 goes in a stored block of its own and zlib starts after it with an
+    empty window: its matches reach back at most to its own first byte, which
+    is output byte 1 for the device.
+    """
+    if not data:
+        return uzlib_compress(data)
+    # stored block: BFINAL=0 BTYPE=00, LEN=1, NLEN, the byte (header is byte aligned)
+    head = bytes((0x00, 0x01, 0x00, 0xFE, 0xFF, data[0]))
+    body = min((_zlib_raw(data[1:], *setting) for setting in _BEST_SETTINGS), key=len)
+    return _gzip_member(head + body, data)
+
+
+# (memLevel, strategy) pairs tried by best_compress
+_BEST_SETTINGS = tuple(
+    (mem_level, strategy)
+    for mem_level in (8, 9)
+    for strategy in (zlib.Z_DEFAULT_STRATEGY, zlib.Z_FILTERED, zlib.Z_FIXED)
+)
+
+
+def _zlib_raw(data: bytes, mem_level: int, strategy: int) -> bytes:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -14, mem_level, strategy)
+    return compressor.compress(data) + compressor.flush()
