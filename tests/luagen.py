@@ -1,0 +1,517 @@
+"""Hypothesis strategy for random, valid Lua 5.1 chunks (`lua_chunks()`).
+
+The generator tracks scopes so that every program compiles with stock Lua 5.1
+and stays within NodeMCU's tighter limits: at most 50 active locals and 60
+upvalues per function, `...` only in vararg functions, `break` only inside a
+loop, `break`/`return` last in their block, and no call whose `(` starts a new
+line ("ambiguous syntax"). Layout is random (spaces, newlines, blank-line runs
+past the 64-line packed line info step, CRLF/CR endings, comments) because the
+compiler's per-instruction lines are compared too.
+
+Programs are only compiled, never run: they need not be meaningful.
+"""
+
+import random
+from dataclasses import dataclass, field
+
+from hypothesis import strategies as st
+
+# comfortably below NodeMCU's LUAI_MAXVARS (50) and LUAI_MAXUPVALUES (60), leaving
+# room for a numeric for loop's hidden locals and a function's parameters
+MAX_LOCALS = 42
+MAX_UPVALUES = 50
+MAX_BLOCK_DEPTH = 4
+MAX_FUNC_DEPTH = 3
+MAX_EXPR_DEPTH = 3
+
+LOCAL_NAMES = ["a", "b", "c", "d", "i", "k", "v", "x", "y", "t", "f", "s"]
+GLOBAL_NAMES = ["g", "gx", "print", "obj", "M", "_G", "string", "tbl"]
+FIELD_NAMES = ["n", "x", "y", "name", "len", "ok", "m", "sub"]
+BINARY_OPS = ["+", "-", "*", "/", "%", "^", "..", "==", "~=", "<", "<=", ">", ">=", "and", "or"]
+ARITH_OPS = ["+", "-", "*", "/", "%", "^"]
+UNARY_OPS = ["-", "not", "#"]
+
+# numerals whose constant folding is easy to get wrong (C vs Python semantics,
+# never-folded division by zero and NaN, -0 sharing the constant slot of 0)
+TRICKY_NUMERALS = [
+    "0", "0.0", "1e308", "1e309", "1e-320", "4294967296", "2147483647",
+    "9007199254740993", "0x7fffffff", "0xffffffff", "0XAbC", "1E+2", "2.5e-3", ".5", "5.",
+    "0x10", "0x1p4", "3.14159", "91.788", "28.352", "1e15", "123456789012",
+]  # fmt: skip
+TRICKY_FOLDS = [
+    "1/0", "-1/0", "0/0", "-0/1", "0*-1", "5%0", "5%-0", "-0%1", "2^0.5", "(-8)^(1/3)",
+    "1e308*10", "-(1e308*10)", "1e308%1e-308", "91.788%28.352", "-7%3", "7%-3", "-7.5%2",
+    "2^53+1", "3^21", "10/3", "-2^2", "- -2", "0^0", "(0/0)^0", "1%(1/0)", "-(0)", "-0",
+    "2^1024",
+]  # fmt: skip
+STRING_ESCAPES = [
+    "\\n", "\\t", "\\\\", '\\"', "\\'", "\\a", "\\b", "\\f", "\\r", "\\v", "\\000", "\\065",
+    "\\255", "\\0123", "\\?", "\\q", "\\z", "\\\n",
+]  # fmt: skip
+PLAIN_CHARS = "abcdefghijklmnopqrstuvwxyzABCXYZ0123456789 _-+*/=<>.,:;!@#$%&()[]{}~|^`"
+RAW_BYTES = "\x01\x1b\x7f\x80\xa0\xe9\xff"
+LONG_STRING_CHARS = "abc xyz 123\n\t=-\"'\\"
+
+
+@dataclass(slots=True)
+class _Var:
+    name: str
+    func: "_Func"
+
+
+@dataclass(slots=True)
+class _Func:
+    """Scope state of one function being generated."""
+
+    parent: "_Func | None"
+    is_vararg: bool
+    depth: int
+    blocks: list[list[_Var]] = field(default_factory=list)
+    upvalues: set[int] = field(default_factory=set)
+    loop_depth: int = 0
+
+    @property
+    def nactive(self) -> int:
+        return sum(len(b) for b in self.blocks)
+
+
+class _ChunkBuilder:
+    """Builds one chunk's text from hypothesis draws (`draw`)."""
+
+    def __init__(self, draw) -> None:
+        self.draw = draw
+        self.budget = draw(st.integers(3, 70))  # statements left
+        self.func = _Func(None, is_vararg=True, depth=0)
+        self.block_depth = 0
+
+    # -- drawing helpers -------------------------------------------------------
+
+    def pick(self, options: list):
+        return options[self.draw(st.integers(0, len(options) - 1))]
+
+    def chance(self, percent: int) -> bool:
+        return self.draw(st.integers(0, 99)) < percent
+
+    def count(self, lo: int, hi: int) -> int:
+        return self.draw(st.integers(lo, hi))
+
+    def sep(self) -> str:
+        """Whitespace between tokens: mostly a space, sometimes line breaks."""
+        kind = self.draw(st.integers(0, 199))
+        if kind < 160:
+            return " "
+        if kind < 190:
+            return "\n"
+        if kind < 198:
+            return "\n" * self.count(2, 5)
+        return "\n" * self.count(60, 200)  # past a one-byte packed line delta
+
+    def comment(self) -> str:
+        kind = self.count(0, 2)
+        if kind == 0:
+            return "-- note " + str(self.count(0, 99)) + "\n"
+        eq = "=" * self.count(0, 2)
+        body = "\n" * self.count(0, 3)
+        return f"--[{eq}[ block{body} ]{eq}]"
+
+    # -- scopes ----------------------------------------------------------------
+
+    def open_block(self, names: list[str] = ()) -> None:
+        self.func.blocks.append([_Var(n, self.func) for n in names])
+
+    def declare(self, names: list[str]) -> None:
+        self.func.blocks[-1].extend(_Var(n, self.func) for n in names)
+
+    def close_block(self) -> None:
+        self.func.blocks.pop()
+
+    def lookup(self, name: str) -> _Var | None:
+        fs = self.func
+        while fs is not None:
+            for block in reversed(fs.blocks):
+                for var in reversed(block):
+                    if var.name == name:
+                        return var
+            fs = fs.parent
+        return None
+
+    def can_reference(self, var: _Var) -> bool:
+        """Reference `var`, recording upvalues; False if a function would exceed the limit."""
+        chain = []
+        fs = self.func
+        while fs is not var.func:
+            if id(var) not in fs.upvalues:
+                if len(fs.upvalues) >= MAX_UPVALUES:
+                    return False
+                chain.append(fs)
+            fs = fs.parent
+        for fs in chain:
+            fs.upvalues.add(id(var))
+        return True
+
+    def local_room(self, n: int) -> bool:
+        return self.func.nactive + n <= MAX_LOCALS
+
+    def new_names(self, lo: int, hi: int) -> list[str]:
+        return [self.pick(LOCAL_NAMES) for _ in range(self.count(lo, hi))]
+
+    # -- expressions -----------------------------------------------------------
+
+    def name_ref(self) -> str:
+        """A variable that resolves to a local, an upvalue or a global."""
+        if self.chance(70):
+            name = self.pick(LOCAL_NAMES)
+            var = self.lookup(name)
+            if var is None or self.can_reference(var):
+                return name
+        return self.pick(GLOBAL_NAMES)
+
+    def numeral(self) -> str:
+        kind = self.count(0, 4)
+        if kind == 0:
+            return str(self.count(0, 300))
+        if kind == 1:
+            return self.pick(TRICKY_NUMERALS)
+        if kind == 2:
+            value = self.draw(st.floats(min_value=0, allow_nan=False, allow_infinity=False))
+            return repr(value)
+        if kind == 3:
+            return hex(self.count(0, 2**40)).replace("x", self.pick(["x", "X"]))
+        return f"{self.count(0, 99)}.{self.count(0, 999)}e{self.pick(['', '+', '-'])}{self.count(0, 30)}"
+
+    def short_string(self) -> str:
+        quote = self.pick(['"', "'"])
+        parts = []
+        for _ in range(self.count(0, 8)):
+            kind = self.count(0, 9)
+            if kind < 5:
+                parts.append(self.pick(list(PLAIN_CHARS)))
+            elif kind < 8:
+                parts.append(self.pick(STRING_ESCAPES))
+            elif kind < 9:
+                parts.append(self.pick(list(RAW_BYTES)))
+            else:
+                parts.append('"' if quote == "'" else "'")
+        return quote + "".join(parts) + quote
+
+    def long_string(self) -> str:
+        eq = "=" * self.count(0, 3)
+        lead = "\n" if self.chance(40) else ""
+        body = "".join(self.pick(list(LONG_STRING_CHARS)) for _ in range(self.count(0, 10)))
+        return f"[{eq}[{lead}{body}]{eq}]"
+
+    def string(self) -> str:
+        return self.long_string() if self.chance(25) else self.short_string()
+
+    def simple_expr(self) -> str:
+        kind = self.count(0, 9)
+        if kind == 0:
+            return self.pick(["nil", "true", "false"])
+        if kind <= 3:
+            return self.numeral()
+        if kind <= 5:
+            return self.string()
+        if kind == 6 and self.func.is_vararg:
+            return "..."
+        return self.name_ref()
+
+    def expr(self, depth: int = 0) -> str:
+        if depth >= MAX_EXPR_DEPTH:
+            return self.simple_expr()
+        kind = self.count(0, 15)
+        if kind <= 3:
+            return self.simple_expr()
+        if kind <= 6:
+            return self.binary_chain(depth)
+        if kind == 7:
+            op = self.pick(UNARY_OPS)
+            return f"{op} {self.expr(depth + 1)}"  # a space keeps `- -x` from being `--x`
+        if kind == 8:
+            return self.pick(TRICKY_FOLDS)
+        if kind == 9:
+            return self.arith_chain()
+        if kind == 10:
+            return self.table(depth)
+        if kind == 11:
+            return self.function_body("function", depth)
+        if kind == 12:
+            return f"({self.expr(depth + 1)})"
+        if kind == 13:
+            return self.call(depth)
+        return self.index(depth)
+
+    def binary_chain(self, depth: int) -> str:
+        """Operands joined by random operators, unparenthesised, so precedence decides."""
+        out = [self.expr(depth + 1)]
+        for _ in range(self.count(1, 4)):
+            out.append(self.pick(BINARY_OPS))
+            out.append(self.expr(depth + 1))
+        return self.join(out)
+
+    def arith_chain(self) -> str:
+        """Numeric constants only: constant folding, its limits and its C semantics."""
+        out = [self.numeral()]
+        for _ in range(self.count(1, 5)):
+            out.append(self.pick(ARITH_OPS))
+            out.append(self.pick(["-", ""]) + " " + self.numeral())
+        return self.join(out)
+
+    def join(self, tokens: list[str]) -> str:
+        return "".join(tok + self.sep() for tok in tokens[:-1]) + tokens[-1]
+
+    def prefix(self, depth: int, statement: bool = False) -> str:
+        """A prefix expression (something that can be called or indexed); one that
+        starts a statement never starts with `(` (ambiguous after a line break)."""
+        if not statement and depth < MAX_EXPR_DEPTH and self.chance(15):
+            return f"({self.expr(depth + 1)})"
+        name = self.name_ref()
+        for _ in range(self.count(0, 2)):
+            name += self.suffix(depth)
+        return name
+
+    def suffix(self, depth: int) -> str:
+        if self.chance(60) or depth >= MAX_EXPR_DEPTH:
+            return "." + self.pick(FIELD_NAMES)
+        return f"[ {self.expr(depth + 1)} ]"  # spaced: `[` + `[[str]]` is not `[[[`
+
+    def index(self, depth: int, statement: bool = False) -> str:
+        return self.prefix(depth, statement) + self.suffix(depth)
+
+    def call(self, depth: int, statement: bool = False) -> str:
+        callee = self.prefix(depth, statement)
+        if self.chance(25):
+            callee += ":" + self.pick(FIELD_NAMES)
+        kind = self.count(0, 9)
+        if kind == 0:
+            return callee + self.string()
+        if kind == 1 and depth < MAX_EXPR_DEPTH:
+            return callee + self.table(depth + 1)
+        return callee + "(" + self.args(depth) + ")"  # `(` on the callee's line
+
+    def args(self, depth: int) -> str:
+        if depth >= MAX_EXPR_DEPTH:
+            return ", ".join(self.simple_expr() for _ in range(self.count(0, 3)))
+        return ("," + self.sep()).join(self.expr(depth + 1) for _ in range(self.count(0, 5)))
+
+    def exprlist(self, lo: int, hi: int, depth: int = 0) -> str:
+        return ("," + self.sep()).join(self.expr(depth) for _ in range(self.count(lo, hi)))
+
+    def table(self, depth: int) -> str:
+        if depth == 0 and self.chance(15):
+            return self.big_table()
+        items = []
+        for _ in range(self.count(0, 6)):
+            kind = self.count(0, 3)
+            if kind <= 1:
+                items.append(self.expr(depth + 1))
+            elif kind == 2:
+                items.append(f"{self.pick(FIELD_NAMES)} = {self.expr(depth + 1)}")
+            else:
+                items.append(f"[ {self.expr(depth + 1)} ] = {self.expr(depth + 1)}")
+        return "{" + self.table_items(items) + "}"
+
+    def big_table(self) -> str:
+        """More than LFIELDS_PER_FLUSH (50) items of simple values, sometimes
+        more than 255 constants; the items come from one drawn seed to keep
+        the draw count small."""
+        rng = random.Random(self.count(0, 2**32))
+        items = []
+        for _ in range(rng.randint(51, 320)):
+            kind = rng.randint(0, 5)
+            if kind <= 2:
+                items.append(str(rng.randint(0, 5000)))
+            elif kind == 3:
+                items.append(f'"s{rng.randint(0, 400)}"')
+            elif kind == 4:
+                items.append(f"{rng.choice(FIELD_NAMES)}{rng.randint(0, 9)} = {rng.randint(0, 9)}")
+            else:
+                items.append(rng.choice(["true", "false", "nil", "1.5", "-3"]))
+            if rng.randint(0, 15) == 0:
+                items[-1] += "\n"
+        if self.chance(30):
+            items.append("..." if self.func.is_vararg else "g()")  # multret last item
+        return "{" + self.table_items(items) + "}"
+
+    def table_items(self, items: list[str]) -> str:
+        out = ""
+        for i, item in enumerate(items):
+            out += item
+            if i < len(items) - 1 or self.chance(20):
+                out += self.pick([",", ";"]) + self.sep()
+        return out
+
+    # -- functions -------------------------------------------------------------
+
+    def function_body(self, head: str, depth: int = 0, self_param: bool = False) -> str:
+        """`head(params) block end`, generated in a new function scope."""
+        if self.func.depth >= MAX_FUNC_DEPTH:
+            return head + "() end"
+        params = self.new_names(0, 4)
+        is_vararg = self.chance(30)
+        outer, outer_depth = self.func, self.block_depth
+        self.func = _Func(outer, is_vararg=is_vararg, depth=outer.depth + 1)
+        self.block_depth = 0
+        self.open_block((["self"] if self_param else []) + params)
+        plist = params + (["..."] if is_vararg else [])
+        body = self.block()
+        self.close_block()
+        self.func, self.block_depth = outer, outer_depth
+        return f"{head}({', '.join(plist)}){self.sep()}{body}{self.sep()}end"
+
+    # -- statements ------------------------------------------------------------
+
+    def block(self) -> str:
+        """A statement list, ending maybe in `return` or (in a loop) `break`."""
+        self.block_depth += 1
+        stats = []
+        for _ in range(self.count(0, 6)):
+            if self.budget <= 0:
+                break
+            self.budget -= 1
+            stats.append(self.statement())
+            if self.chance(15):
+                stats[-1] += ";"
+            if self.chance(8):
+                stats.append(self.comment())
+        last = self.count(0, 9)
+        if last <= 1:
+            stats.append(self.return_stat())
+        elif last == 2 and self.func.loop_depth:
+            stats.append("break")
+        self.block_depth -= 1
+        return "".join(s + self.statement_sep() for s in stats)
+
+    def statement_sep(self) -> str:
+        return self.pick(["\n", "\n", "\n", " ", "\n\n"]) if self.chance(90) else self.sep()
+
+    def return_stat(self) -> str:
+        kind = self.count(0, 4)
+        if kind == 0:
+            return "return"
+        if kind == 1:
+            return "return " + self.call(0)  # a tail call
+        if kind == 2 and self.func.is_vararg:
+            return "return ..."
+        return "return " + self.exprlist(1, 4)
+
+    def statement(self) -> str:
+        nested = self.block_depth < MAX_BLOCK_DEPTH
+        kind = self.count(0, 14)
+        if kind <= 1 and self.local_room(5):
+            return self.local_stat()
+        if kind == 2:
+            return self.assign_stat()
+        if kind <= 4:
+            return self.call(0, statement=True)
+        if not nested:
+            return self.assign_stat()
+        if kind == 5:
+            return self.if_stat()
+        if kind == 6:
+            return self.loop_stat("while " + self.expr() + " do", "end")
+        if kind == 7:
+            return self.repeat_stat()
+        if kind == 8 and self.local_room(4):
+            return self.numeric_for()
+        if kind == 9 and self.local_room(6):
+            return self.generic_for()
+        if kind == 10:
+            self.open_block()
+            body = self.block()
+            self.close_block()
+            return f"do{self.sep()}{body}end"
+        if kind == 11 and self.local_room(5):
+            name = self.pick(LOCAL_NAMES)
+            self.declare([name])  # in scope inside its own body
+            return self.function_body("local function " + name)
+        if kind == 12:
+            return self.function_stat()
+        return self.assign_stat()
+
+    def local_stat(self) -> str:
+        names = self.new_names(1, 4)
+        values = self.exprlist(0, 4)
+        self.declare(names)  # after the values: `local x = x` reads the outer x
+        return f"local {', '.join(names)}" + (f" = {values}" if values else "")
+
+    def assign_target(self) -> str:
+        kind = self.count(0, 3)
+        if kind <= 1:
+            return self.name_ref()
+        return self.index(1, statement=True)
+
+    def assign_stat(self) -> str:
+        targets = [self.assign_target() for _ in range(self.count(1, 4))]
+        return f"{', '.join(targets)} ={self.sep()}{self.exprlist(1, 4)}"
+
+    def if_stat(self) -> str:
+        out = "if " + self.expr() + " then" + self.sep() + self.scoped_block()
+        for _ in range(self.count(0, 2)):
+            out += "elseif " + self.expr() + " then" + self.sep() + self.scoped_block()
+        if self.chance(50):
+            out += "else" + self.sep() + self.scoped_block()
+        return out + "end"
+
+    def scoped_block(self, names: list[str] = ()) -> str:
+        self.open_block(names)
+        body = self.block()
+        self.close_block()
+        return body
+
+    def loop_stat(self, head: str, tail: str, names: list[str] = ()) -> str:
+        self.func.loop_depth += 1
+        body = self.scoped_block(names)
+        self.func.loop_depth -= 1
+        return f"{head}{self.sep()}{body}{tail}"
+
+    def repeat_stat(self) -> str:
+        """repeat-until, whose condition sees the body's locals (often captured)."""
+        self.func.loop_depth += 1
+        self.open_block()
+        body = ""
+        if self.local_room(2) and self.chance(60):
+            name = self.pick(LOCAL_NAMES)
+            body = f"local {name} = {self.expr()}\n"
+            self.declare([name])
+            body += f"{self.pick(GLOBAL_NAMES)} = function() return {name} end\n"
+        body += self.block()
+        cond = self.expr()
+        self.close_block()
+        self.func.loop_depth -= 1
+        return f"repeat{self.sep()}{body}until {cond}"
+
+    def numeric_for(self) -> str:
+        var = self.pick(LOCAL_NAMES)
+        bounds = [self.expr(1), self.expr(1)] + ([self.expr(1)] if self.chance(40) else [])
+        head = f"for {var} = {', '.join(bounds)} do"
+        hidden = ["(for index)", "(for limit)", "(for step)"]
+        return self.loop_stat(head, "end", hidden + [var])
+
+    def generic_for(self) -> str:
+        names = self.new_names(1, 3)
+        head = f"for {', '.join(names)} in {self.exprlist(1, 3, 1)} do"
+        hidden = ["(for generator)", "(for state)", "(for control)"]
+        return self.loop_stat(head, "end", hidden + names)
+
+    def function_stat(self) -> str:
+        name = self.name_ref()
+        for _ in range(self.count(0, 2)):
+            name += "." + self.pick(FIELD_NAMES)
+        is_method = self.chance(40)
+        if is_method:
+            name += ":" + self.pick(FIELD_NAMES)
+        return self.function_body("function " + name, self_param=is_method)
+
+    def chunk(self) -> str:
+        self.open_block()
+        text = self.block()
+        self.close_block()
+        return text
+
+
+@st.composite
+def lua_chunks(draw) -> bytes:
+    """A valid Lua 5.1 chunk (bytes) within NodeMCU's compiler limits."""
+    text = _ChunkBuilder(draw).chunk()
+    newline = draw(st.sampled_from(["\n", "\n", "\n", "\r\n", "\r"]))
+    return text.replace("\n", newline).encode("latin-1")
