@@ -1,0 +1,175 @@
+"""`make bench`: luacross's speed and image size against C `luac5.1`.
+
+Over every Lua file Debian installs under /usr/share/lua/5.1 that both
+compilers accept, it times:
+- one `luacross -o /dev/null FILE` process per file against one
+  `luac5.1 -o /dev/null FILE` per file (the primary figure: what a build
+  script sees), and all files compiled in one Python process through the API
+  (no interpreter start-up);
+- `luacross -v` (start-up alone);
+- a 40-module LFS image (`luacross -f`) against `luac5.1` compiling the same
+  40 files in one run;
+- the `--best` image size against the default one.
+
+Targets: compile ratio <= 30x, `-v` <= 150 ms, `--best` <= 0.88x.
+"""
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+LUACROSS = REPO / ".venv" / "bin" / "luacross"
+DEBIAN_LUA = Path("/usr/share/lua/5.1")
+IMAGE_MODULES = 40
+IMAGE_MODULE_MAX_BYTES = 6000
+LUAC_REPEATS = 3
+VERSION_REPEATS = 7
+TARGETS = {"compile": 30.0, "version_ms": 150.0, "best": 0.88}
+
+sys.path.insert(0, str(REPO))
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
+
+
+def fail(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def run(argv: list, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, capture_output=True, **kwargs)
+
+
+def timed(argv: list) -> tuple[float, subprocess.CompletedProcess]:
+    start = time.perf_counter()
+    done = run(argv)
+    return time.perf_counter() - start, done
+
+
+def check_tools(luac: str | None) -> None:
+    if luac is None:
+        fail("luac5.1 not found; run `make system-deps`")
+    if not LUACROSS.exists():
+        fail(f"{LUACROSS} not found; run `make install` (the luacross CLI is not installed)")
+    probe = run([str(LUACROSS), "-v"])
+    if probe.returncode != 0:
+        fail(f"`luacross -v` failed: {probe.stderr.decode(errors='replace').strip()}")
+    try:
+        from luacross.parser import compile_source  # noqa: F401
+    except ImportError as exc:
+        fail(f"the luacross compiler is not available yet ({exc})")
+
+
+def compilable_files(luac: str) -> list[Path]:
+    """Debian's Lua files that luac5.1 and luacross both compile."""
+    from lfs_format.errors import LuacrossError
+    from luacross import api
+
+    files = sorted(DEBIAN_LUA.rglob("*.lua")) if DEBIAN_LUA.is_dir() else []
+    if len(files) < 100:
+        fail(f"only {len(files)} Lua files under {DEBIAN_LUA}; run `make system-deps`")
+    chosen = []
+    for path in files:
+        if run([luac, "-p", str(path)]).returncode != 0:
+            continue
+        try:
+            api.compile_files([str(path)], api.target_for(False))
+        except LuacrossError:
+            continue  # e.g. NodeMCU's 50-locals limit
+        chosen.append(path)
+    return chosen
+
+
+def per_file_seconds(argv_prefix: list, files: list[Path]) -> float:
+    total = 0.0
+    for path in files:
+        seconds, done = timed([*argv_prefix, str(path)])
+        if done.returncode != 0:
+            fail(f"{' '.join(argv_prefix)} {path} failed: {done.stderr.decode(errors='replace').strip()}")
+        total += seconds
+    return total
+
+
+def in_process_seconds(files: list[Path]) -> float:
+    """Compile and dump every file in this process (start-up and imports excluded)."""
+    from luacross import api
+
+    target = api.target_for(False)
+    api.dump_lc(api.compile_files([str(files[0])], target)[0], target)  # warm imports
+    start = time.perf_counter()
+    for path in files:
+        api.dump_lc(api.compile_files([str(path)], target)[0], target)
+    return time.perf_counter() - start
+
+
+def image_modules(files: list[Path]) -> list[Path]:
+    """IMAGE_MODULES files spread over the corpus, with distinct module names and
+    small enough for the whole image to fit NodeMCU's 256 KiB flash limit."""
+    seen, unique = set(), []
+    for path in files:
+        if path.stem not in seen and path.stat().st_size <= IMAGE_MODULE_MAX_BYTES:
+            seen.add(path.stem)
+            unique.append(path)
+    step = max(1, len(unique) // IMAGE_MODULES)
+    return unique[::step][:IMAGE_MODULES]
+
+
+def main() -> None:
+    luac = shutil.which("luac5.1")
+    check_tools(luac)
+    files = compilable_files(luac)
+    kbytes = sum(path.stat().st_size for path in files) / 1024
+
+    luac_total = min(per_file_seconds([luac, "-o", "/dev/null"], files) for _ in range(LUAC_REPEATS))
+    cli_total = per_file_seconds([str(LUACROSS), "-o", "/dev/null"], files)
+    api_total = in_process_seconds(files)
+    version_ms = 1000 * statistics.median(
+        timed([str(LUACROSS), "-v"])[0] for _ in range(VERSION_REPEATS)
+    )
+
+    modules = [str(path) for path in image_modules(files)]
+    with tempfile.TemporaryDirectory() as tmp:
+        image, best = os.path.join(tmp, "x.img"), os.path.join(tmp, "best.img")
+        env = {**os.environ, "SOURCE_DATE_EPOCH": "1704067200"}
+        start = time.perf_counter()
+        done = run([str(LUACROSS), "-f", "-o", image, *modules], env=env)
+        image_seconds = time.perf_counter() - start
+        if done.returncode != 0:
+            fail(f"luacross -f failed: {done.stderr.decode(errors='replace').strip()}")
+        luac_image = min(timed([luac, "-o", "/dev/null", *modules])[0] for _ in range(LUAC_REPEATS))
+        done = run([str(LUACROSS), "-f", "--best", "-o", best, *modules], env=env)
+        if done.returncode != 0:
+            fail(f"luacross -f --best failed: {done.stderr.decode(errors='replace').strip()}")
+        image_size, best_size = os.path.getsize(image), os.path.getsize(best)
+
+    rows = [
+        ("files compiled (Debian corpus)", f"{len(files)} files, {kbytes:.0f} KB", ""),
+        ("luac5.1, one process per file", f"{luac_total:.2f} s", f"{kbytes / luac_total:.0f} KB/s"),
+        ("luacross CLI, one process per file", f"{cli_total:.2f} s", f"{kbytes / cli_total:.0f} KB/s"),
+        ("luacross API, one process", f"{api_total:.2f} s", f"{kbytes / api_total:.0f} KB/s"),
+        ("compile ratio CLI / luac5.1", f"{cli_total / luac_total:.1f}x", _target("compile", cli_total / luac_total)),
+        ("compile ratio API / luac5.1", f"{api_total / luac_total:.1f}x", ""),
+        ("luacross -v wall time (median)", f"{version_ms:.0f} ms", _target("version_ms", version_ms)),
+        (f"{len(modules)}-module image: luacross -f", f"{image_seconds:.2f} s", ""),
+        (f"{len(modules)} modules: luac5.1 (one run)", f"{luac_image * 1000:.0f} ms", ""),
+        ("image time ratio", f"{image_seconds / luac_image:.1f}x", ""),
+        ("image size default / --best", f"{image_size} / {best_size} B", ""),
+        ("--best size ratio", f"{best_size / image_size:.3f}x", _target("best", best_size / image_size)),
+    ]
+    width = max(len(row[0]) for row in rows)
+    for name, value, note in rows:
+        print(f"{name:<{width}}  {value:>20}  {note}")
+
+
+def _target(key: str, value: float) -> str:
+    limit = TARGETS[key]
+    return f"target <= {limit:g}: {'ok' if value <= limit else 'MISSED'}"
+
+
+if __name__ == "__main__":
+    main()
