@@ -106,6 +106,7 @@ def _uzlib_deflate(src: bytes) -> bytes:
     hash_table = [NULL_OFFSET] * (1 << hash_bits)
     hash_chain = [NULL_OFFSET] * MAX_OFFSET
     chain_mask = MAX_OFFSET - 1
+    chain_tries = range(MAX_CHAIN)
 
     literal_codes = _LITERAL_CODES
     length_codes = _LENGTH_CODES
@@ -131,24 +132,30 @@ def _uzlib_deflate(src: bytes) -> bytes:
 
         match_len = MIN_MATCH - 1
         match_offset = 0
-        tries = 0
-        while next_offset != NULL_OFFSET and tries < MAX_CHAIN:
+        tail = src[i + match_len]
+        for _ in chain_tries:
+            if next_offset == NULL_OFFSET:
+                break
             # 15-bit offsets: one at or past ours belongs to the previous 32 KiB
-            j = base + next_offset - (0 if next_offset < i_offset else OFFSET16_MASK + 1)
+            if next_offset < i_offset:
+                j = base + next_offset
+            else:
+                j = base + next_offset - (OFFSET16_MASK + 1)
             if i - j > MAX_OFFSET:
                 break
-            if match_len >= max_len:
-                break  # nothing further can win
-            k = match_len + 1
-            if src[j + match_len] == src[i + match_len] and src[j:j + k] == src[i:i + k]:
-                while k + 16 <= max_len and src[j + k:j + k + 16] == src[i + k:i + k + 16]:
-                    k += 16
-                while k < max_len and src[j + k] == src[i + k]:
-                    k += 1
-                match_offset = i - j
-                match_len = k
+            if src[j + match_len] == tail:
+                k = match_len + 1
+                if src[j:j + k] == src[i:i + k]:
+                    while k + 16 <= max_len and src[j + k:j + k + 16] == src[i + k:i + k + 16]:
+                        k += 16
+                    while k < max_len and src[j + k] == src[i + k]:
+                        k += 1
+                    match_offset = i - j
+                    match_len = k
+                    if k >= max_len:
+                        break  # nothing further can win
+                    tail = src[i + k]
             next_offset = hash_chain[next_offset & chain_mask]
-            tries += 1
 
         if last_offset:
             if match_offset == 0 or last_len >= match_len:

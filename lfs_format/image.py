@@ -12,6 +12,8 @@ relocate the image wherever its LFS partition is mapped (`4*v + base`).
 import struct
 import sys
 from array import array
+
+from construct import Construct
 from dataclasses import dataclass, replace
 
 from .errors import ImageError
@@ -145,9 +147,9 @@ class _ImageBuilder:
             self.put(index, target_index.to_bytes(WORD, "little"))
             self.tag(index)
 
-    def put_record(self, index: int, struct, fields: dict, address_words) -> None:
+    def put_record(self, index: int, record: Construct, fields: dict, address_words) -> None:
         """Build one record and flag its non-NULL address words."""
-        self.put(index, struct.build(fields))
+        self.put(index, record.build(fields))
         for w in address_words:
             if self.buf[(index + w) * WORD : (index + w + 1) * WORD] != bytes(WORD):
                 self.tag(index + w)

@@ -31,7 +31,8 @@ def golden_file_proto(variant: str, path: str) -> tuple[Proto, Target]:
 
 def golden_inputs(case: dict) -> tuple[list[Proto], Target]:
     """Per-file Protos of the `.lua` arguments of a golden case, in command-line order."""
-    loaded = [golden_file_proto(case["variant"], arg) for arg in case["args"] if arg.endswith(".lua")]
+    files = [arg for arg in case["args"] if arg.endswith(".lua")]
+    loaded = [golden_file_proto(case["variant"], path) for path in files]
     return [proto for proto, _ in loaded], loaded[0][1]
 
 

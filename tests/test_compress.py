@@ -53,7 +53,10 @@ def test_header_and_empty_input():
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.binary(max_size=3000) | st.lists(st.sampled_from([b"ab", b"\0\0\0\0", b"xyz"])).map(b"".join))
+@given(
+    st.binary(max_size=3000)
+    | st.lists(st.sampled_from([b"ab", b"\0\0\0\0", b"xyz"])).map(b"".join)
+)
 def test_uzlib_round_trip(data):
     assert gzip.decompress(uzlib_compress(data)) == data
 
