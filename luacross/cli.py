@@ -233,7 +233,12 @@ def compile_command(args: list[str]) -> int:
     if len(protos) == 1 and not opts.lookup:
         main_proto = protos[0]
     else:
-        main_proto = api.combine(protos, lookup=opts.lookup, target=target)
+        from luacross.combine import TooManyModulesError
+
+        try:
+            main_proto = api.combine(protos, lookup=opts.lookup, target=target)
+        except TooManyModulesError as exc:
+            raise UsageError(str(exc)) from None
     if opts.listing:
         list_protos(main_proto, full=opts.listing > 1, target=target)
     if not opts.dumping:

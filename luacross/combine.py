@@ -9,18 +9,21 @@ returns the build time and the list of module names (formats reference §6).
 from lfs_format.errors import ImageError
 from lfs_format.proto import Proto
 from lfs_format.target import Target
-from luacross.opcodes import BITRK, MAXARG_SBX, OpCode, POS_A, POS_B, POS_BX, POS_C
+from luacross.opcodes import (
+    LFIELDS_PER_FLUSH,
+    MAXARG_SBX,
+    OpCode,
+    create_abc as _abc,
+    create_abx as _abx,
+    rkask,
+)
 
-LFIELDS_PER_FLUSH = 50  # lopcodes.h; also luac.c's limit on modules in a lookup main
+
+class TooManyModulesError(ImageError):
+    """More modules than a lookup main can index (luac.c reports it as a usage error)."""
+
+
 COMBINED_SOURCE = b"=(luac)"  # "=(" PROGNAME ")"
-
-
-def _abc(op: OpCode, a: int, b: int, c: int) -> int:
-    return op | a << POS_A | b << POS_B | c << POS_C
-
-
-def _abx(op: OpCode, a: int, bx: int) -> int:
-    return op | a << POS_A | bx << POS_BX
 
 
 def int2fb(x: int) -> int:
@@ -71,11 +74,11 @@ def build_lookup_main(protos: list[Proto], timestamp: int, target: Target) -> Pr
     """
     n = len(protos)
     if n > LFIELDS_PER_FLUSH:
-        raise ImageError(f"'-f': Number of modules > {LFIELDS_PER_FLUSH}")
+        raise TooManyModulesError(f"'-f': Number of modules > {LFIELDS_PER_FLUSH}")
     code = []
     for i in range(n):
         # if name == k[i] then return closure(p[i]) end
-        code.append(_abc(OpCode.EQ, 0, 0, BITRK | i))
+        code.append(_abc(OpCode.EQ, 0, 0, rkask(i)))
         code.append(_abx(OpCode.JMP, 0, MAXARG_SBX + 2))
         code.append(_abx(OpCode.CLOSURE, 1, i))
         code.append(_abc(OpCode.RETURN, 1, 2, 0))
