@@ -1,0 +1,882 @@
+"""Lua 5.1 code generator, as NodeMCU's `lcode.c` (functions named without `luaK_`).
+
+Expressions are `ExpDesc`s whose kind says what `info`/`aux` hold (lparser.h):
+
+- VK: `info` = constant index; VKNUM: `nval` = the number;
+- VLOCAL: `info` = local register; VUPVAL: `info` = upvalue index;
+- VGLOBAL: `info` = constant index of the name;
+- VINDEXED: `info` = table register, `aux` = key RK;
+- VJMP: `info` = pc of the jump; VRELOCABLE: `info` = pc of the instruction
+  whose A is still to be set; VNONRELOC: `info` = result register;
+- VCALL, VVARARG: `info` = pc of the instruction.
+
+`t` and `f` are the lists of pending jumps taken when the expression is true
+or false, threaded through the jumps' sBx fields and ending in NO_JUMP.
+Every instruction goes through `code()`, which logs its line for both the
+stock per-pc list and NodeMCU's packed line info.
+"""
+
+import math
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from lfs_format.lineinfo import LineInfoWriter
+from lfs_format.proto import Proto
+from luacross.opcodes import (
+    BITRK,
+    LFIELDS_PER_FLUSH,
+    MAXARG_BX,
+    MAXARG_C,
+    MAXARG_SBX,
+    MAXINDEXRK,
+    MAXSTACK,
+    NO_REG,
+    OPMODES,
+    POS_A,
+    POS_B,
+    POS_BX,
+    POS_C,
+    OpCode,
+)
+
+NO_JUMP = -1
+LUA_MULTRET = -1
+
+
+class ExpKind(IntEnum):
+    """expkind (lparser.h); the order matters (VLOCAL..VINDEXED are variables)."""
+
+    VVOID = 0
+    VNIL = 1
+    VTRUE = 2
+    VFALSE = 3
+    VK = 4
+    VKNUM = 5
+    VLOCAL = 6
+    VUPVAL = 7
+    VGLOBAL = 8
+    VINDEXED = 9
+    VJMP = 10
+    VRELOCABLE = 11
+    VNONRELOC = 12
+    VCALL = 13
+    VVARARG = 14
+
+
+VVOID, VNIL, VTRUE, VFALSE, VK, VKNUM, VLOCAL, VUPVAL = list(ExpKind)[:8]
+VGLOBAL, VINDEXED, VJMP, VRELOCABLE, VNONRELOC, VCALL, VVARARG = list(ExpKind)[8:]
+
+
+class BinOpr(IntEnum):
+    """BinOpr (lcode.h), in ORDER OPR."""
+
+    ADD = 0
+    SUB = 1
+    MUL = 2
+    DIV = 3
+    MOD = 4
+    POW = 5
+    CONCAT = 6
+    NE = 7
+    EQ = 8
+    LT = 9
+    LE = 10
+    GT = 11
+    GE = 12
+    AND = 13
+    OR = 14
+    NOBINOPR = 15
+
+
+class UnOpr(IntEnum):
+    MINUS = 0
+    NOT = 1
+    LEN = 2
+    NOUNOPR = 3
+
+
+@dataclass(slots=True)
+class ExpDesc:
+    """expdesc: an expression not yet (fully) placed in a register."""
+
+    k: int = VVOID
+    info: int = 0
+    aux: int = 0
+    nval: float | int = 0
+    t: int = NO_JUMP
+    f: int = NO_JUMP
+
+    def init(self, k: int, info: int) -> None:
+        """init_exp"""
+        self.f = self.t = NO_JUMP
+        self.k = k
+        self.info = info
+
+    def assign(self, other: "ExpDesc") -> None:
+        """`*self = *other`"""
+        self.k, self.info, self.aux = other.k, other.info, other.aux
+        self.nval, self.t, self.f = other.nval, other.t, other.f
+
+
+@dataclass(slots=True)
+class BlockCnt:
+    """A block being compiled (lparser.c)."""
+
+    previous: "BlockCnt | None"
+    breaklist: int
+    nactvar: int  # active locals outside the breakable structure
+    upval: bool  # some variable in the block is an upvalue
+    isbreakable: bool  # the block is a loop
+
+
+# keys of the constant table that must not meet Python's True == 1 == 1.0
+_NIL_KEY, _FALSE_KEY, _TRUE_KEY = object(), object(), object()
+
+
+@dataclass(slots=True, eq=False)
+class FuncState:
+    """State of one function being compiled (lparser.h)."""
+
+    f: Proto
+    prev: "FuncState | None"
+    ls: object  # the LexState (for lastline and errors)
+    integral: bool
+    h: dict = field(default_factory=dict)  # constant -> index (addk's table)
+    pc: int = 0
+    lasttarget: int = -1
+    jpc: int = NO_JUMP  # jumps pending to the next instruction
+    freereg: int = 0
+    nactvar: int = 0
+    bl: BlockCnt | None = None
+    actvar: list[int] = field(default_factory=list)  # active local -> locvar index
+    locvar_names: list[bytes] = field(default_factory=list)  # registerlocalvar's names
+    upvalues: list[tuple[int, int]] = field(default_factory=list)  # (kind, info)
+    lines: LineInfoWriter = field(default_factory=LineInfoWriter)
+
+
+# --- instruction fields ------------------------------------------------------
+
+_TESTMODE = tuple(OPMODES[op][0] for op in OpCode)
+_OP_TEST, _OP_TESTSET, _OP_NOT, _OP_LOADNIL = OpCode.TEST, OpCode.TESTSET, OpCode.NOT, OpCode.LOADNIL
+_OP_CONCAT, _OP_JMP = OpCode.CONCAT, OpCode.JMP
+_MASK_A = 0xFF << POS_A
+_MASK_B = 0x1FF << POS_B
+_MASK_C = 0x1FF << POS_C
+_MASK_BX = MAXARG_BX << POS_BX
+
+
+def setarg_a(i: int, a: int) -> int:
+    return (i & ~_MASK_A) | (a << POS_A)
+
+
+def setarg_b(i: int, b: int) -> int:
+    return (i & ~_MASK_B) | (b << POS_B)
+
+
+def setarg_c(i: int, c: int) -> int:
+    return (i & ~_MASK_C) | (c << POS_C)
+
+
+def setarg_sbx(i: int, sbx: int) -> int:
+    return (i & ~_MASK_BX) | ((sbx + MAXARG_SBX) << POS_BX)
+
+
+def _getarg_sbx(i: int) -> int:
+    return ((i >> POS_BX) & MAXARG_BX) - MAXARG_SBX
+
+
+# --- emitting ----------------------------------------------------------------
+
+
+def code(fs: FuncState, i: int, line: int) -> int:
+    """luaK_code: append instruction `i` for `line`; returns its pc."""
+    if fs.jpc != NO_JUMP:
+        dischargejpc(fs)  # `pc' will change
+    f = fs.f
+    pc = fs.pc
+    f.code.append(i)
+    f.lineinfo.append(line)
+    fs.lines.code(pc, line)
+    fs.pc = pc + 1
+    return pc
+
+
+def codeABC(fs: FuncState, o: int, a: int, b: int, c: int) -> int:
+    return code(fs, o | (a << POS_A) | (b << POS_B) | (c << POS_C), fs.ls.lastline)
+
+
+def codeABx(fs: FuncState, o: int, a: int, bx: int) -> int:
+    return code(fs, o | (a << POS_A) | (bx << POS_BX), fs.ls.lastline)
+
+
+def codeAsBx(fs: FuncState, o: int, a: int, sbx: int) -> int:
+    return codeABx(fs, o, a, sbx + MAXARG_SBX)
+
+
+def fixline(fs: FuncState, line: int) -> None:
+    """luaK_fixline: move the last instruction to `line`."""
+    fs.f.lineinfo[fs.pc - 1] = line
+    fs.lines.fixline(line)
+
+
+def remove_last(fs: FuncState) -> None:
+    """`fs->pc--`: drop the last instruction (it is coded again at once)."""
+    fs.pc -= 1
+    fs.f.code.pop()
+    fs.f.lineinfo.pop()
+
+
+def getcode(fs: FuncState, e: ExpDesc) -> int:
+    return fs.f.code[e.info]
+
+
+def setcode(fs: FuncState, e: ExpDesc, i: int) -> None:
+    fs.f.code[e.info] = i
+
+
+def nil(fs: FuncState, from_: int, n: int) -> None:
+    """luaK_nil: set registers from_..from_+n-1 to nil, merging with a previous LOADNIL."""
+    if fs.pc > fs.lasttarget:  # no jumps to current position?
+        if fs.pc == 0:  # function start?
+            if from_ >= fs.nactvar:
+                return  # positions are already clean
+        else:
+            previous = fs.f.code[fs.pc - 1]
+            if previous & 0x3F == _OP_LOADNIL:
+                pfrom = (previous >> POS_A) & 0xFF
+                pto = (previous >> POS_B) & 0x1FF
+                if pfrom <= from_ <= pto + 1:  # can connect both?
+                    if from_ + n - 1 > pto:
+                        fs.f.code[fs.pc - 1] = setarg_b(previous, from_ + n - 1)
+                    return
+    codeABC(fs, _OP_LOADNIL, from_, from_ + n - 1, 0)  # else no optimization
+
+
+def jump(fs: FuncState) -> int:
+    jpc = fs.jpc  # save list of jumps to here
+    fs.jpc = NO_JUMP
+    j = codeAsBx(fs, _OP_JMP, 0, NO_JUMP)
+    return concat(fs, j, jpc)  # keep them on hold
+
+
+def ret(fs: FuncState, first: int, nret: int) -> None:
+    codeABC(fs, OpCode.RETURN, first, nret + 1, 0)
+
+
+def condjump(fs: FuncState, op: int, a: int, b: int, c: int) -> int:
+    codeABC(fs, op, a, b, c)
+    return jump(fs)
+
+
+def fixjump(fs: FuncState, pc: int, dest: int) -> None:
+    offset = dest - (pc + 1)
+    assert dest != NO_JUMP
+    if abs(offset) > MAXARG_SBX:
+        raise fs.ls.syntaxerror("control structure too long")
+    fs.f.code[pc] = setarg_sbx(fs.f.code[pc], offset)
+
+
+def getlabel(fs: FuncState) -> int:
+    """Current pc, marked as a jump target (no peephole across it)."""
+    fs.lasttarget = fs.pc
+    return fs.pc
+
+
+def getjump(fs: FuncState, pc: int) -> int:
+    offset = _getarg_sbx(fs.f.code[pc])
+    return NO_JUMP if offset == NO_JUMP else pc + 1 + offset
+
+
+def getjumpcontrol(fs: FuncState, pc: int) -> int:
+    """The pc of the instruction controlling the jump at `pc`."""
+    if pc >= 1 and _TESTMODE[fs.f.code[pc - 1] & 0x3F]:
+        return pc - 1
+    return pc
+
+
+def need_value(fs: FuncState, jlist: int) -> bool:
+    """Has the list a jump that does not produce a value (or an inverted one)?"""
+    while jlist != NO_JUMP:
+        if fs.f.code[getjumpcontrol(fs, jlist)] & 0x3F != _OP_TESTSET:
+            return True
+        jlist = getjump(fs, jlist)
+    return False
+
+
+def patchtestreg(fs: FuncState, node: int, reg: int) -> bool:
+    pc = getjumpcontrol(fs, node)
+    i = fs.f.code[pc]
+    if i & 0x3F != _OP_TESTSET:
+        return False  # cannot patch other instructions
+    b = (i >> POS_B) & 0x1FF
+    if reg != NO_REG and reg != b:
+        fs.f.code[pc] = setarg_a(i, reg)
+    else:  # no register to put value or register already has the value
+        fs.f.code[pc] = _OP_TEST | (b << POS_A) | (i & _MASK_C)
+    return True
+
+
+def removevalues(fs: FuncState, jlist: int) -> None:
+    while jlist != NO_JUMP:
+        patchtestreg(fs, jlist, NO_REG)
+        jlist = getjump(fs, jlist)
+
+
+def patchlistaux(fs: FuncState, jlist: int, vtarget: int, reg: int, dtarget: int) -> None:
+    while jlist != NO_JUMP:
+        nxt = getjump(fs, jlist)
+        if patchtestreg(fs, jlist, reg):
+            fixjump(fs, jlist, vtarget)
+        else:
+            fixjump(fs, jlist, dtarget)  # jump to default target
+        jlist = nxt
+
+
+def dischargejpc(fs: FuncState) -> None:
+    patchlistaux(fs, fs.jpc, fs.pc, NO_REG, fs.pc)
+    fs.jpc = NO_JUMP
+
+
+def patchlist(fs: FuncState, jlist: int, target: int) -> None:
+    if target == fs.pc:
+        patchtohere(fs, jlist)
+    else:
+        assert target < fs.pc
+        patchlistaux(fs, jlist, target, NO_REG, target)
+
+
+def patchtohere(fs: FuncState, jlist: int) -> None:
+    getlabel(fs)
+    fs.jpc = concat(fs, fs.jpc, jlist)
+
+
+def concat(fs: FuncState, l1: int, l2: int) -> int:
+    """luaK_concat: append list `l2` to `l1`; returns the new head of `l1`."""
+    if l2 == NO_JUMP:
+        return l1
+    if l1 == NO_JUMP:
+        return l2
+    jlist = l1
+    while (nxt := getjump(fs, jlist)) != NO_JUMP:  # find last element
+        jlist = nxt
+    fixjump(fs, jlist, l2)
+    return l1
+
+
+# --- registers -----------------------------------------------------------------
+
+
+def checkstack(fs: FuncState, n: int) -> None:
+    newstack = fs.freereg + n
+    if newstack > fs.f.maxstacksize:
+        if newstack >= MAXSTACK:
+            raise fs.ls.syntaxerror("function or expression too complex")
+        fs.f.maxstacksize = newstack
+
+
+def reserveregs(fs: FuncState, n: int) -> None:
+    checkstack(fs, n)
+    fs.freereg += n
+
+
+def freereg(fs: FuncState, reg: int) -> None:
+    if not reg & BITRK and reg >= fs.nactvar:
+        fs.freereg -= 1
+        assert reg == fs.freereg
+
+
+def freeexp(fs: FuncState, e: ExpDesc) -> None:
+    if e.k == VNONRELOC:
+        freereg(fs, e.info)
+
+
+# --- constants -----------------------------------------------------------------
+
+
+def addk(fs: FuncState, key: object, v: object) -> int:
+    """Index of constant `v` (found through `key`), adding it if new."""
+    idx = fs.h.get(key)
+    if idx is not None:
+        return idx
+    constants = fs.f.constants
+    idx = fs.h[key] = len(constants)
+    constants.append(v)
+    return idx
+
+
+def stringK(fs: FuncState, s: bytes) -> int:
+    return addk(fs, s, s)
+
+
+def numberK(fs: FuncState, r: float | int) -> int:
+    # 0.0 and -0.0 are one key, as in Lua's tables; the first one is kept
+    return addk(fs, r, r)
+
+
+def boolK(fs: FuncState, b: bool) -> int:
+    return addk(fs, _TRUE_KEY if b else _FALSE_KEY, b)
+
+
+def nilK(fs: FuncState) -> int:
+    return addk(fs, _NIL_KEY, None)
+
+
+# --- expressions -----------------------------------------------------------------
+
+
+def setreturns(fs: FuncState, e: ExpDesc, nresults: int) -> None:
+    if e.k == VCALL:  # expression is an open function call?
+        setcode(fs, e, setarg_c(getcode(fs, e), nresults + 1))
+    elif e.k == VVARARG:
+        i = setarg_b(getcode(fs, e), nresults + 1)
+        setcode(fs, e, setarg_a(i, fs.freereg))
+        reserveregs(fs, 1)
+
+
+def setmultret(fs: FuncState, e: ExpDesc) -> None:
+    setreturns(fs, e, LUA_MULTRET)
+
+
+def setoneret(fs: FuncState, e: ExpDesc) -> None:
+    if e.k == VCALL:  # expression is an open function call?
+        e.k = VNONRELOC
+        e.info = (getcode(fs, e) >> POS_A) & 0xFF
+    elif e.k == VVARARG:
+        setcode(fs, e, setarg_b(getcode(fs, e), 2))
+        e.k = VRELOCABLE  # can relocate its simple result
+
+
+def dischargevars(fs: FuncState, e: ExpDesc) -> None:
+    k = e.k
+    if k == VLOCAL:
+        e.k = VNONRELOC
+    elif k == VUPVAL:
+        e.info = codeABC(fs, OpCode.GETUPVAL, 0, e.info, 0)
+        e.k = VRELOCABLE
+    elif k == VGLOBAL:
+        e.info = codeABx(fs, OpCode.GETGLOBAL, 0, e.info)
+        e.k = VRELOCABLE
+    elif k == VINDEXED:
+        freereg(fs, e.aux)
+        freereg(fs, e.info)
+        e.info = codeABC(fs, OpCode.GETTABLE, 0, e.info, e.aux)
+        e.k = VRELOCABLE
+    elif k == VVARARG or k == VCALL:
+        setoneret(fs, e)
+
+
+def code_label(fs: FuncState, a: int, b: int, jump: int) -> int:
+    getlabel(fs)  # those instructions may be jump targets
+    return codeABC(fs, OpCode.LOADBOOL, a, b, jump)
+
+
+def discharge2reg(fs: FuncState, e: ExpDesc, reg: int) -> None:
+    dischargevars(fs, e)
+    k = e.k
+    if k == VNIL:
+        nil(fs, reg, 1)
+    elif k == VFALSE or k == VTRUE:
+        codeABC(fs, OpCode.LOADBOOL, reg, int(k == VTRUE), 0)
+    elif k == VK:
+        codeABx(fs, OpCode.LOADK, reg, e.info)
+    elif k == VKNUM:
+        codeABx(fs, OpCode.LOADK, reg, numberK(fs, e.nval))
+    elif k == VRELOCABLE:
+        setcode(fs, e, setarg_a(getcode(fs, e), reg))
+    elif k == VNONRELOC:
+        if reg != e.info:
+            codeABC(fs, OpCode.MOVE, reg, e.info, 0)
+    else:
+        assert k == VVOID or k == VJMP
+        return  # nothing to do...
+    e.info = reg
+    e.k = VNONRELOC
+
+
+def discharge2anyreg(fs: FuncState, e: ExpDesc) -> None:
+    if e.k != VNONRELOC:
+        reserveregs(fs, 1)
+        discharge2reg(fs, e, fs.freereg - 1)
+
+
+def exp2reg(fs: FuncState, e: ExpDesc, reg: int) -> None:
+    discharge2reg(fs, e, reg)
+    if e.k == VJMP:
+        e.t = concat(fs, e.t, e.info)  # put this jump in `t' list
+    if e.t != e.f:  # hasjumps
+        p_f = NO_JUMP  # position of an eventual LOAD false
+        p_t = NO_JUMP  # position of an eventual LOAD true
+        if need_value(fs, e.t) or need_value(fs, e.f):
+            fj = NO_JUMP if e.k == VJMP else jump(fs)
+            p_f = code_label(fs, reg, 0, 1)
+            p_t = code_label(fs, reg, 1, 0)
+            patchtohere(fs, fj)
+        final = getlabel(fs)  # position after whole expression
+        patchlistaux(fs, e.f, final, reg, p_f)
+        patchlistaux(fs, e.t, final, reg, p_t)
+    e.f = e.t = NO_JUMP
+    e.info = reg
+    e.k = VNONRELOC
+
+
+def exp2nextreg(fs: FuncState, e: ExpDesc) -> None:
+    dischargevars(fs, e)
+    freeexp(fs, e)
+    reserveregs(fs, 1)
+    exp2reg(fs, e, fs.freereg - 1)
+
+
+def exp2anyreg(fs: FuncState, e: ExpDesc) -> int:
+    dischargevars(fs, e)
+    if e.k == VNONRELOC:
+        if e.t == e.f:  # no jumps: exp is already in a register
+            return e.info
+        if e.info >= fs.nactvar:  # reg. is not a local?
+            exp2reg(fs, e, e.info)  # put value on it
+            return e.info
+    exp2nextreg(fs, e)  # default
+    return e.info
+
+
+def exp2val(fs: FuncState, e: ExpDesc) -> None:
+    if e.t != e.f:
+        exp2anyreg(fs, e)
+    else:
+        dischargevars(fs, e)
+
+
+def exp2RK(fs: FuncState, e: ExpDesc) -> int:
+    exp2val(fs, e)
+    k = e.k
+    if k == VKNUM or k == VTRUE or k == VFALSE or k == VNIL:
+        if len(fs.f.constants) <= MAXINDEXRK:  # constant fit in RK operand?
+            if k == VNIL:
+                e.info = nilK(fs)
+            elif k == VKNUM:
+                e.info = numberK(fs, e.nval)
+            else:
+                e.info = boolK(fs, k == VTRUE)
+            e.k = VK
+            return e.info | BITRK
+    elif k == VK:
+        if e.info <= MAXINDEXRK:  # constant fit in argC?
+            return e.info | BITRK
+    # not a constant in the right range: put it in a register
+    return exp2anyreg(fs, e)
+
+
+def storevar(fs: FuncState, var: ExpDesc, ex: ExpDesc) -> None:
+    k = var.k
+    if k == VLOCAL:
+        freeexp(fs, ex)
+        exp2reg(fs, ex, var.info)
+        return
+    if k == VUPVAL:
+        e = exp2anyreg(fs, ex)
+        codeABC(fs, OpCode.SETUPVAL, e, var.info, 0)
+    elif k == VGLOBAL:
+        e = exp2anyreg(fs, ex)
+        codeABx(fs, OpCode.SETGLOBAL, e, var.info)
+    elif k == VINDEXED:
+        e = exp2RK(fs, ex)
+        codeABC(fs, OpCode.SETTABLE, var.info, var.aux, e)
+    else:
+        raise AssertionError("invalid var kind to store")
+    freeexp(fs, ex)
+
+
+def self_(fs: FuncState, e: ExpDesc, key: ExpDesc) -> None:
+    """luaK_self: `e:key` as OP_SELF into two fresh registers."""
+    exp2anyreg(fs, e)
+    freeexp(fs, e)
+    func = fs.freereg
+    reserveregs(fs, 2)
+    codeABC(fs, OpCode.SELF, func, e.info, exp2RK(fs, key))
+    freeexp(fs, key)
+    e.info = func
+    e.k = VNONRELOC
+
+
+def invertjump(fs: FuncState, e: ExpDesc) -> None:
+    pc = getjumpcontrol(fs, e.info)
+    i = fs.f.code[pc]
+    assert _TESTMODE[i & 0x3F] and i & 0x3F not in (_OP_TESTSET, _OP_TEST)
+    fs.f.code[pc] = setarg_a(i, 0 if (i >> POS_A) & 0xFF else 1)
+
+
+def jumponcond(fs: FuncState, e: ExpDesc, cond: int) -> int:
+    if e.k == VRELOCABLE:
+        ie = getcode(fs, e)
+        if ie & 0x3F == _OP_NOT:
+            remove_last(fs)  # remove previous OP_NOT
+            return condjump(fs, _OP_TEST, (ie >> POS_B) & 0x1FF, 0, int(not cond))
+        # else go through
+    discharge2anyreg(fs, e)
+    freeexp(fs, e)
+    return condjump(fs, _OP_TESTSET, NO_REG, e.info, cond)
+
+
+def goiftrue(fs: FuncState, e: ExpDesc) -> None:
+    dischargevars(fs, e)
+    k = e.k
+    if k == VK or k == VKNUM or k == VTRUE:
+        pc = NO_JUMP  # always true; do nothing
+    elif k == VJMP:
+        invertjump(fs, e)
+        pc = e.info
+    else:
+        pc = jumponcond(fs, e, 0)
+    e.f = concat(fs, e.f, pc)  # insert last jump in `f' list
+    patchtohere(fs, e.t)
+    e.t = NO_JUMP
+
+
+def goiffalse(fs: FuncState, e: ExpDesc) -> None:
+    dischargevars(fs, e)
+    k = e.k
+    if k == VNIL or k == VFALSE:
+        pc = NO_JUMP  # always false; do nothing
+    elif k == VJMP:
+        pc = e.info
+    else:
+        pc = jumponcond(fs, e, 1)
+    e.t = concat(fs, e.t, pc)  # insert last jump in `t' list
+    patchtohere(fs, e.f)
+    e.f = NO_JUMP
+
+
+def codenot(fs: FuncState, e: ExpDesc) -> None:
+    dischargevars(fs, e)
+    k = e.k
+    if k == VNIL or k == VFALSE:
+        e.k = VTRUE
+    elif k == VK or k == VKNUM or k == VTRUE:
+        e.k = VFALSE
+    elif k == VJMP:
+        invertjump(fs, e)
+    elif k == VRELOCABLE or k == VNONRELOC:
+        discharge2anyreg(fs, e)
+        freeexp(fs, e)
+        e.info = codeABC(fs, _OP_NOT, 0, e.info, 0)
+        e.k = VRELOCABLE
+    else:
+        raise AssertionError("cannot happen")
+    e.f, e.t = e.t, e.f  # interchange true and false lists
+    removevalues(fs, e.f)
+    removevalues(fs, e.t)
+
+
+def indexed(fs: FuncState, t: ExpDesc, k: ExpDesc) -> None:
+    t.aux = exp2RK(fs, k)
+    t.k = VINDEXED
+
+
+# --- arithmetic ------------------------------------------------------------------
+
+
+def isnumeral(e: ExpDesc) -> bool:
+    return e.k == VKNUM and e.t == NO_JUMP and e.f == NO_JUMP
+
+
+def _is_odd_integer(y: float) -> bool:
+    return math.isfinite(y) and y == math.floor(y) and math.fmod(y, 2.0) != 0.0
+
+
+def c_pow(x: float, y: float) -> float:
+    """C pow(): Python's math.pow raises where C returns an infinity or NaN."""
+    try:
+        return math.pow(x, y)
+    except OverflowError:
+        return -math.inf if x < 0 and _is_odd_integer(y) else math.inf
+    except ValueError:
+        if x == 0 and y < 0:  # pole: pow(±0, y<0)
+            return -math.inf if math.copysign(1.0, x) < 0 and _is_odd_integer(y) else math.inf
+        return math.nan
+
+
+def c_floor(x: float) -> float:
+    """C floor(): keeps infinities and the sign of an integral x (floor(-0.0) is -0.0)."""
+    if not math.isfinite(x):
+        return x
+    f = float(math.floor(x))
+    return x if f == x else f
+
+
+def _fold_float(op: int, v1: float, v2: float) -> float | None:
+    if op == OpCode.ADD:
+        return v1 + v2
+    if op == OpCode.SUB:
+        return v1 - v2
+    if op == OpCode.MUL:
+        return v1 * v2
+    if op == OpCode.DIV:
+        return None if v2 == 0 else v1 / v2  # do not attempt to divide by 0
+    if op == OpCode.MOD:
+        return None if v2 == 0 else v1 - c_floor(v1 / v2) * v2  # luai_nummod, not fmod
+    if op == OpCode.POW:
+        return c_pow(v1, v2)
+    if op == OpCode.UNM:
+        return -v1
+    return None  # no constant folding for 'len'
+
+
+def _int32(v: int) -> int:
+    v &= 0xFFFFFFFF
+    return v - 0x100000000 if v & 0x80000000 else v
+
+
+def _int_pow(a: int, b: int) -> int:
+    """luai_ipow (lvm.c): square-and-multiply in wrapping int32."""
+    if b < 0:
+        return 0
+    c = 1
+    while b:
+        if b & 1:
+            c = _int32(c * a)
+        b >>= 1
+        a = _int32(a * a)
+    return c
+
+
+def _fold_int(op: int, v1: int, v2: int) -> int | None:
+    if op == OpCode.ADD:
+        return _int32(v1 + v2)
+    if op == OpCode.SUB:
+        return _int32(v1 - v2)
+    if op == OpCode.MUL:
+        return _int32(v1 * v2)
+    if op == OpCode.DIV or op == OpCode.MOD:
+        if v2 == 0 or (v2 == -1 and v1 == -0x80000000):
+            return None  # 0 is never folded; INT_MIN/-1 traps in the reference
+        q = abs(v1) // abs(v2) * (1 if (v1 < 0) == (v2 < 0) else -1)  # C truncation
+        r = v1 - q * v2
+        if (v1 < 0) == (v2 < 0) or r == 0:  # luai_numdiv/luai_nummod: floor semantics
+            return q if op == OpCode.DIV else r
+        return q - 1 if op == OpCode.DIV else r + v2
+    if op == OpCode.POW:
+        return _int_pow(v1, v2)
+    if op == OpCode.UNM:
+        return _int32(-v1)
+    return None
+
+
+def constfolding(fs: FuncState, op: int, e1: ExpDesc, e2: ExpDesc) -> bool:
+    if not isnumeral(e1) or not isnumeral(e2):
+        return False
+    if fs.integral:
+        r = _fold_int(op, e1.nval, e2.nval)
+    else:
+        r = _fold_float(op, e1.nval, e2.nval)
+        if r is not None and r != r:
+            return False  # do not attempt to produce NaN
+    if r is None:
+        return False
+    e1.nval = r
+    return True
+
+
+def codearith(fs: FuncState, op: int, e1: ExpDesc, e2: ExpDesc) -> None:
+    if constfolding(fs, op, e1, e2):
+        return
+    o2 = exp2RK(fs, e2) if op != OpCode.UNM and op != OpCode.LEN else 0
+    o1 = exp2RK(fs, e1)
+    if o1 > o2:
+        freeexp(fs, e1)
+        freeexp(fs, e2)
+    else:
+        freeexp(fs, e2)
+        freeexp(fs, e1)
+    e1.info = codeABC(fs, op, 0, o1, o2)
+    e1.k = VRELOCABLE
+
+
+def codecomp(fs: FuncState, op: int, cond: int, e1: ExpDesc, e2: ExpDesc) -> None:
+    o1 = exp2RK(fs, e1)
+    o2 = exp2RK(fs, e2)
+    freeexp(fs, e2)
+    freeexp(fs, e1)
+    if cond == 0 and op != OpCode.EQ:
+        o1, o2 = o2, o1  # exchange args to replace by `<' or `<='
+        cond = 1
+    e1.info = condjump(fs, op, cond, o1, o2)
+    e1.k = VJMP
+
+
+def prefix(fs: FuncState, op: int, e: ExpDesc) -> None:
+    e2 = ExpDesc(VKNUM, nval=0 if fs.integral else 0.0)
+    if op == UnOpr.MINUS:
+        if not isnumeral(e):
+            exp2anyreg(fs, e)  # cannot operate on non-numeric constants
+        codearith(fs, OpCode.UNM, e, e2)
+    elif op == UnOpr.NOT:
+        codenot(fs, e)
+    else:
+        exp2anyreg(fs, e)  # cannot operate on constants
+        codearith(fs, OpCode.LEN, e, e2)
+
+
+def infix(fs: FuncState, op: int, v: ExpDesc) -> None:
+    if op == BinOpr.AND:
+        goiftrue(fs, v)
+    elif op == BinOpr.OR:
+        goiffalse(fs, v)
+    elif op == BinOpr.CONCAT:
+        exp2nextreg(fs, v)  # operand must be on the `stack'
+    elif op <= BinOpr.POW:
+        if not isnumeral(v):
+            exp2RK(fs, v)
+    else:
+        exp2RK(fs, v)
+
+
+_ARITH = (OpCode.ADD, OpCode.SUB, OpCode.MUL, OpCode.DIV, OpCode.MOD, OpCode.POW)
+_COMPARE = {
+    BinOpr.EQ: (OpCode.EQ, 1),
+    BinOpr.NE: (OpCode.EQ, 0),
+    BinOpr.LT: (OpCode.LT, 1),
+    BinOpr.LE: (OpCode.LE, 1),
+    BinOpr.GT: (OpCode.LT, 0),
+    BinOpr.GE: (OpCode.LE, 0),
+}
+
+
+def posfix(fs: FuncState, op: int, e1: ExpDesc, e2: ExpDesc) -> None:
+    if op == BinOpr.AND:
+        assert e1.t == NO_JUMP  # list must be closed
+        dischargevars(fs, e2)
+        e2.f = concat(fs, e2.f, e1.f)
+        e1.assign(e2)
+    elif op == BinOpr.OR:
+        assert e1.f == NO_JUMP  # list must be closed
+        dischargevars(fs, e2)
+        e2.t = concat(fs, e2.t, e1.t)
+        e1.assign(e2)
+    elif op == BinOpr.CONCAT:
+        exp2val(fs, e2)
+        if e2.k == VRELOCABLE and getcode(fs, e2) & 0x3F == _OP_CONCAT:
+            i = getcode(fs, e2)
+            assert e1.info == ((i >> POS_B) & 0x1FF) - 1
+            freeexp(fs, e1)
+            setcode(fs, e2, setarg_b(i, e1.info))
+            e1.k = VRELOCABLE
+            e1.info = e2.info
+        else:
+            exp2nextreg(fs, e2)  # operand must be on the 'stack'
+            codearith(fs, _OP_CONCAT, e1, e2)
+    elif op <= BinOpr.POW:
+        codearith(fs, _ARITH[op], e1, e2)
+    else:
+        opcode, cond = _COMPARE[op]
+        codecomp(fs, opcode, cond, e1, e2)
+
+
+def setlist(fs: FuncState, base: int, nelems: int, tostore: int) -> None:
+    c = (nelems - 1) // LFIELDS_PER_FLUSH + 1
+    b = 0 if tostore == LUA_MULTRET else tostore
+    assert tostore != 0
+    if c <= MAXARG_C:
+        codeABC(fs, OpCode.SETLIST, base, b, c)
+    else:
+        codeABC(fs, OpCode.SETLIST, base, b, 0)
+        code(fs, c, fs.ls.lastline)
+    fs.freereg = base + 1  # free registers with list values

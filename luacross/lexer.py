@@ -1,0 +1,391 @@
+"""Lua 5.1 lexical analyser, as NodeMCU's `llex.c`.
+
+`tokenize` scans a whole chunk up front into a list of `Token`s; `LexState`
+hands them to the parser one at a time (`next`, `lookahead`) and keeps the
+two line counters the parser and code generator read (`linenumber`,
+`lastline`). A lexical error does not stop the scan from returning: it
+becomes a final `ERROR` token, raised only when the parser reaches it, so
+errors are reported in the same order as by the one-token-ahead C lexer.
+"""
+
+import re
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import NamedTuple
+
+from lfs_format.errors import LuacrossError
+
+MAXSRC = 80  # llex.c: buffer for the chunk id in error messages
+FIRST_RESERVED = 257
+
+
+class TokenKind(IntEnum):
+    """Multi-character tokens, in `luaX_tokens` order (single characters are their byte)."""
+
+    AND = FIRST_RESERVED
+    BREAK = 258
+    DO = 259
+    ELSE = 260
+    ELSEIF = 261
+    END = 262
+    FALSE = 263
+    FOR = 264
+    FUNCTION = 265
+    IF = 266
+    IN = 267
+    LOCAL = 268
+    NIL = 269
+    NOT = 270
+    OR = 271
+    REPEAT = 272
+    RETURN = 273
+    THEN = 274
+    TRUE = 275
+    UNTIL = 276
+    WHILE = 277
+    CONCAT = 278
+    DOTS = 279
+    EQ = 280
+    GE = 281
+    LE = 282
+    NE = 283
+    NUMBER = 284
+    NAME = 285
+    STRING = 286
+    EOS = 287
+    ERROR = 288  # not Lua's: a deferred lexical error (value is the LuaSyntaxError)
+
+
+TOKEN_TEXT = (
+    "and", "break", "do", "else", "elseif",
+    "end", "false", "for", "function", "if",
+    "in", "local", "nil", "not", "or", "repeat",
+    "return", "then", "true", "until", "while",
+    "..", "...", "==", ">=", "<=", "~=",
+    "<number>", "<name>", "<string>", "<eof>",
+)  # fmt: skip
+RESERVED = {TOKEN_TEXT[i].encode(): FIRST_RESERVED + i for i in range(TokenKind.WHILE - FIRST_RESERVED + 1)}
+
+
+class Token(NamedTuple):
+    """One token. `value` is bytes (NAME, STRING), a number (NUMBER) or None.
+
+    `line` is the lexer's line counter right after the token was read (a long
+    string's last line). `raw` keeps what luac's error messages quote: a
+    NUMBER's source text, or a STRING's opening delimiter.
+    """
+
+    kind: int
+    value: object
+    line: int
+    raw: bytes | None = None
+
+
+class LuaSyntaxError(LuacrossError):
+    """A compile error, worded exactly like luac: `chunkid:line: message[ near 'tok']`."""
+
+    def __init__(self, chunkid: str, line: int, message: str, near: str | None = None):
+        super().__init__(chunkid, line, message, near)
+        self.chunkid = chunkid
+        self.line = line
+        self.message = message
+        self.near = near
+
+    def __str__(self) -> str:
+        text = f"{self.chunkid}:{self.line}: {self.message}"
+        return text if self.near is None else f"{text} near '{self.near}'"
+
+
+def chunkid(source: bytes, bufflen: int = MAXSRC) -> str:
+    """luaO_chunkid: how an error names its chunk."""
+    if source.startswith(b"="):
+        out = source[1:bufflen]
+    elif source.startswith(b"@"):
+        name = source[1:]
+        room = bufflen - len(b" '...' ") - 1
+        out = b"..." + name[len(name) - room :] if len(name) > room else name
+    else:
+        room = bufflen - len(b' [string "..."] ') - 1
+        first = re.split(rb"[\r\n]", source, maxsplit=1)[0]
+        cut = first[:room]
+        out = b'[string "' + cut + (b'..."]' if len(cut) < len(source) else b'"]')
+    return decode(out.split(b"\0")[0])
+
+
+def decode(text: bytes) -> str:
+    """Message text from Lua bytes; non-UTF-8 bytes survive as surrogates."""
+    return text.decode("utf-8", "surrogateescape")
+
+
+def token2str(kind: int) -> str:
+    """luaX_token2str: a token kind as messages print it."""
+    if kind < FIRST_RESERVED:
+        return f"char({kind})" if kind < 32 or kind == 127 else decode(bytes((kind,)))
+    return TOKEN_TEXT[kind - FIRST_RESERVED]
+
+
+def token_text(token: Token) -> str:
+    """txtToken: what `near '...'` shows for the current token."""
+    kind = token.kind
+    if kind == TokenKind.NAME:
+        text = token.value
+    elif kind == TokenKind.NUMBER:
+        text = token.raw
+    elif kind == TokenKind.STRING:
+        opening = token.raw
+        closing = opening.replace(b"[", b"]")
+        text = opening + token.value + closing
+    else:
+        return token2str(kind)
+    return decode(text.split(b"\0")[0])
+
+
+# --- numbers (luaO_str2d) ---------------------------------------------------
+
+_DECIMAL = re.compile(rb"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_HEXFLOAT = re.compile(rb"0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?")
+_DIGITS = re.compile(rb"[0-9]+")
+_HEXINT = re.compile(rb"0[xX]([0-9a-fA-F]+)")
+_LONG_MAX = 2**63 - 1
+_ULONG_MAX = 2**64 - 1
+
+
+def str2number_float(text: bytes) -> float | None:
+    """strtod over the whole numeral (glibc: hex floats too), else None.
+
+    The strtoul fallback for a numeral stopping at 'x' can never consume the
+    rest of a numeral the lexer reads, so it is not needed here.
+    """
+    if _DECIMAL.fullmatch(text):
+        return float(text)
+    if _HEXFLOAT.fullmatch(text):
+        try:
+            return float.fromhex(text.decode())
+        except OverflowError:
+            return float("inf")  # strtod returns HUGE_VAL, Lua ignores ERANGE
+    return None
+
+
+def str2number_int(text: bytes) -> int | None:
+    """strtol (or strtoul for hex) into 64 bits, saturating, then the low 32 bits."""
+    if _DIGITS.fullmatch(text):
+        value = min(int(text), _LONG_MAX)
+    elif m := _HEXINT.fullmatch(text):
+        value = min(int(m.group(1), 16), _ULONG_MAX)
+    else:
+        return None
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value & 0x80000000 else value
+
+
+# --- scanner -----------------------------------------------------------------
+
+# One alternation; the group that matched (`lastindex`) picks the action.
+_SCAN = re.compile(
+    rb"""
+    ([ \t\v\f]+)                                    # 1 blanks
+    |(\n\r?|\r\n?)                                  # 2 one line break (inclinenumber)
+    |([A-Za-z_][A-Za-z0-9_]*)                       # 3 name or reserved word
+    |(\.?[0-9][0-9.]*(?:[Ee][+-]?)?[A-Za-z0-9_]*)   # 4 numeral (read_numeral)
+    |(\.\.\.?)                                      # 5 .. or ...
+    |(--(?:\[=*\[)?)                                # 6 comment, maybe long
+    |("[^"\\\n\r]*"|'[^'\\\n\r]*')                  # 7 simple short string
+    |(["'])                                         # 8 short string with escapes
+    |(\[=*\[?)                                      # 9 long string or '['
+    |([=<>~]=)                                      # 10 two-char comparison
+    |(.)                                            # 11 any other byte
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+_NEWLINES = re.compile(rb"\n\r?|\r\n?")
+_TO_EOL = re.compile(rb"[^\r\n]*")
+_ESCAPES = {ord("a"): 7, ord("b"): 8, ord("f"): 12, ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("v"): 11}
+_STRING_RUN = {ord('"'): re.compile(rb'[^"\\\n\r]+'), ord("'"): re.compile(rb"[^'\\\n\r]+")}
+_COMPARE = {b"==": TokenKind.EQ, b"<=": TokenKind.LE, b">=": TokenKind.GE, b"~=": TokenKind.NE}
+_DOTS = {b"..": TokenKind.CONCAT, b"...": TokenKind.DOTS}
+_NAME, _NUMBER, _STRING, _EOS = TokenKind.NAME, TokenKind.NUMBER, TokenKind.STRING, TokenKind.EOS
+
+
+class _LexError(Exception):
+    """Raised inside the scanner; turned into a final ERROR token."""
+
+    def __init__(self, line: int, message: str, near: str | None):
+        self.line, self.message, self.near = line, message, near
+
+
+def tokenize(source: bytes, chunkname: bytes, integral: bool = False) -> list[Token]:
+    """Scan `source` into tokens ending with EOS (or ERROR at a lexical error)."""
+    str2number = str2number_int if integral else str2number_float
+    tokens: list[Token] = []
+    append = tokens.append
+    match = _SCAN.match
+    line = 1
+    pos = 0
+    end = len(source)
+    try:
+        while pos < end:
+            m = match(source, pos)
+            group = m.lastindex
+            text = m.group(group)
+            pos = m.end()
+            if group == 3:
+                kind = RESERVED.get(text)
+                append(Token(kind, None, line) if kind else Token(_NAME, text, line))
+            elif group == 1:
+                continue
+            elif group == 2:
+                line += 1
+            elif group == 11 or group == 10:
+                append(Token(_COMPARE[text] if group == 10 else text[0], None, line))
+            elif group == 7:
+                append(Token(_STRING, text[1:-1], line, text[:1]))
+            elif group == 4:
+                value = str2number(text)
+                if value is None:
+                    raise _LexError(line, "malformed number", decode(text))
+                append(Token(_NUMBER, value, line, text))
+            elif group == 5:
+                append(Token(_DOTS[text], None, line))
+            elif group == 6:
+                if len(text) > 2:  # --[==[ long comment
+                    pos, line, _ = _read_long_string(source, pos, line, len(text) - 4, False)
+                else:
+                    pos = _TO_EOL.match(source, pos).end()
+            elif group == 9:
+                if text[-1] == ord("["):
+                    if len(text) == 1:
+                        append(Token(ord("["), None, line))
+                        continue
+                    pos, line, value = _read_long_string(source, pos, line, len(text) - 2, True)
+                    append(Token(_STRING, value, line, text))
+                else:
+                    raise _LexError(line, "invalid long string delimiter", decode(text))
+            else:  # group 8
+                pos, line, value = _read_string(source, pos, line, text[0])
+                append(Token(_STRING, value, line, text))
+        append(Token(_EOS, None, line))
+    except _LexError as e:
+        error = LuaSyntaxError(chunkid(chunkname), e.line, e.message, e.near)
+        append(Token(TokenKind.ERROR, error, e.line))
+    return tokens
+
+
+def _read_long_string(source: bytes, pos: int, line: int, sep: int, is_string: bool):
+    """read_long_string from just after the opening bracket: (pos, line, value)."""
+    closing = b"]" + b"=" * sep + b"]"
+    m = _NEWLINES.match(source, pos)
+    if m:  # a first line break is skipped
+        pos = m.end()
+        line += 1
+    stop = source.find(closing, pos)
+    if sep == 0:  # LUA_COMPAT_LSTR 1: a nested [[ is an error
+        nested = source.find(b"[[", pos, len(source) if stop < 0 else stop + 1)
+        if nested >= 0 and (stop < 0 or nested < stop):
+            line += len(_NEWLINES.findall(source, pos, nested))
+            raise _LexError(line, "nesting of [[...]] is deprecated", "[")
+    if stop < 0:
+        line += len(_NEWLINES.findall(source, pos))
+        what = "unfinished long string" if is_string else "unfinished long comment"
+        raise _LexError(line, what, "<eof>")
+    body = source[pos:stop]
+    breaks = _NEWLINES.findall(body)
+    if breaks:
+        line += len(breaks)
+        body = _NEWLINES.sub(b"\n", body)
+    return stop + len(closing), line, body
+
+
+def _read_string(source: bytes, pos: int, line: int, delim: int):
+    """read_string from just after the opening quote: (pos, line, value)."""
+    buf = bytearray()
+    run = _STRING_RUN[delim].match
+    end = len(source)
+    quote = bytes((delim,))
+    while True:
+        m = run(source, pos)
+        if m:
+            buf += m.group()
+            pos = m.end()
+        if pos >= end:
+            raise _LexError(line, "unfinished string", "<eof>")
+        c = source[pos]
+        if c == delim:
+            return pos + 1, line, bytes(buf)
+        if c == 10 or c == 13:
+            raise _LexError(line, "unfinished string", decode((quote + buf).split(b"\0")[0]))
+        # backslash escape
+        pos += 1
+        if pos >= end:
+            continue  # unfinished string at the next round
+        c = source[pos]
+        if c in _ESCAPES:
+            buf.append(_ESCAPES[c])
+            pos += 1
+        elif c == 10 or c == 13:
+            buf.append(10)
+            pos = _NEWLINES.match(source, pos).end()
+            line += 1
+        elif 48 <= c <= 57:
+            digits = _DIGITS.match(source, pos, pos + 3).group()
+            pos += len(digits)
+            value = int(digits)
+            if value > 255:
+                near = decode((quote + buf).split(b"\0")[0])
+                raise _LexError(line, "escape sequence too large", near)
+            buf.append(value)
+        else:
+            buf.append(c)
+            pos += 1
+
+
+@dataclass(slots=True)
+class LexState:
+    """The parser's view of the token stream (LexState in llex.h).
+
+    `t` is the current token and `ahead` the look-ahead one (or None).
+    `linenumber` is the line of the last token read, look-ahead included;
+    `lastline` is the line of the last token consumed (luaK_code's line).
+    """
+
+    tokens: list[Token]
+    chunkname: bytes
+    pos: int = 0
+    t: Token | None = None
+    ahead: Token | None = None
+    linenumber: int = 1
+    lastline: int = 1
+    fs: object = None  # the parser's current FuncState
+    nccalls: int = 1  # L->nCcalls: luac parses from inside one C call
+
+    def next(self) -> None:
+        """luaX_next: consume the current token."""
+        self.lastline = self.linenumber
+        if self.ahead is not None:
+            self.t = self.ahead
+            self.ahead = None
+        else:
+            self.t = self._read()
+
+    def lookahead(self) -> Token:
+        """luaX_lookahead: read one more token without consuming the current one."""
+        self.ahead = self._read()
+        return self.ahead
+
+    def _read(self) -> Token:
+        token = self.tokens[self.pos]
+        if token.kind >= TokenKind.EOS:
+            if token.kind == TokenKind.ERROR:
+                raise token.value
+        else:
+            self.pos += 1
+        self.linenumber = token.line
+        return token
+
+    def error(self, message: str, near: Token | None = None) -> LuaSyntaxError:
+        """luaX_lexerror: an error at the current line, quoting `near` if given."""
+        text = None if near is None else token_text(near)
+        return LuaSyntaxError(chunkid(self.chunkname), self.linenumber, message, text)
+
+    def syntaxerror(self, message: str) -> LuaSyntaxError:
+        """luaX_syntaxerror: an error near the current token."""
+        return self.error(message, self.t)

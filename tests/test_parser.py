@@ -1,0 +1,152 @@
+"""The compiler against the recorded luac.cross runs (../shared/golden).
+
+Every `lc` case must give the reference `.lc` byte for byte once dumped, and
+every `error` case the reference's message (stderr minus the program name).
+Int-build `lc` cases that luac.cross rejects fail either while compiling
+(a malformed number) or while dumping (a constant outside int32's dump range).
+"""
+
+import sys
+
+import pytest
+
+from golden import CORPUS, cases, output_blob
+from lfs_format.errors import LcFormatError
+from lfs_format.lc import dump_chunk, read_chunk
+from lfs_format.proto import constant_key
+from lfs_format.target import FLOAT, INT
+from luacross.lexer import LuaSyntaxError
+from luacross.parser import compile_source
+
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))  # as luacross.cli does
+
+TARGETS = {"float": FLOAT, "int": INT}
+COMPILE_CASES = [
+    case
+    for prefix in ("float/lc/", "int/lc/", "float/error/", "int/error/")
+    for case in cases(prefix)
+]
+
+
+def compile_case(case: dict):
+    """Compile the case's one source file as luac.cross was asked to."""
+    path = case["args"][-1]
+    return compile_source((CORPUS / path).read_bytes(), b"@" + path.encode(), TARGETS[case["variant"]])
+
+
+def expected_message(case: dict) -> str:
+    stderr = case["expect"]["stderr"]
+    assert stderr.startswith("PROG: ") and stderr.endswith("\n")
+    return stderr[len("PROG: ") : -1]
+
+
+@pytest.mark.parametrize("case", COMPILE_CASES, ids=lambda case: case["id"])
+def test_golden_case(case):
+    target = TARGETS[case["variant"]]
+    if case["expect"]["exit"] == 0:
+        assert dump_chunk(compile_case(case), target) == output_blob(case)
+        return
+    message = expected_message(case)
+    try:
+        proto = compile_case(case)
+    except LuaSyntaxError as exc:
+        assert str(exc) == message
+        return
+    with pytest.raises(LcFormatError) as exc:  # luac.cross failed while dumping
+        dump_chunk(proto, target)
+    assert str(exc.value) == message
+
+
+def stock_constants(source: bytes) -> list:
+    """Stock Lua 5.1's constants for `source` (same IEEE doubles and libm as luac.cross)."""
+    import lupa.lua51
+
+    lua = lupa.lua51.LuaRuntime(encoding=None)
+    chunk = lua.globals().string.dump(lua.globals().loadstring(source, b"=test"))
+    return read_chunk(chunk)[0].constants
+
+
+def test_shebang_line_is_skipped_but_counted():
+    proto = compile_source(b"#!/usr/bin/lua ( [[\nreturn x\n", b"@s.lua")
+    assert proto.lineinfo == [2, 2, 2]
+
+
+def test_shebang_without_newline_is_an_empty_chunk():
+    assert compile_source(b"#!lua", b"=stdin").lineinfo == [1]
+
+
+def test_error_message_fields():
+    with pytest.raises(LuaSyntaxError) as exc:
+        compile_source(b"x = = 1", b"@dir/f.lua")
+    error = exc.value
+    assert (error.chunkid, error.line, error.message, error.near) == (
+        "dir/f.lua",
+        1,
+        "unexpected symbol",
+        "=",
+    )
+    assert str(error) == "dir/f.lua:1: unexpected symbol near '='"
+
+
+def test_long_chunkname_is_shortened_like_luaO_chunkid():
+    name = "d/" * 50 + "f.lua"  # 105 characters; luac's MAXSRC buffer keeps the last 72
+    with pytest.raises(LuaSyntaxError) as exc:
+        compile_source(b"x = = 1", b"@" + name.encode())
+    assert exc.value.chunkid == "..." + name[-72:]
+
+
+def test_lua_modulo_is_not_pythons():
+    # formats reference, pitfall 7
+    assert compile_source(b"return 91.788 % 28.352", b"=t").constants == [6.731999999999999]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        b"return 1e308 % 1e-308",
+        b"return 2 ^ 0.5, 10 ^ 400, (-10) ^ 401, 0 ^ -1, (-0) ^ -3",
+        b"return (-8) ^ (1/3)",  # NaN: not folded
+        b"return 1 / 0, 1 % -0, 0/0",
+        b"return -0 % 1, -(0), 0, -0",  # 0 and -0 are one key in Lua's constant table
+        b"return 1, true, 1.0, false, nil, x[true], x[1], x[nil]",
+    ],
+)
+def test_float_constants_match_stock(source):
+    ours = compile_source(source, b"=test").constants
+    assert [constant_key(k) for k in ours] == [constant_key(k) for k in stock_constants(source)]
+
+
+@pytest.mark.parametrize(
+    ("source", "constants"),
+    [
+        # formats reference, section 10
+        (b"return 4294967297", [1]),
+        (b"return 99999999999", [1215752191]),
+        (b"return 9223372036854775808", [-1]),
+        (b"return 0xFFFFFFFF", [-1]),
+        (b"return 0x8000000000000000", [0]),
+        (b"return 65536*65536", [0]),
+        (b"return -7/2, 7/2", [-4, 3]),
+        (b"return 7%-3, -7%3", [-2, 2]),
+        (b"return 3^21, 2^-1, 0^0", [1870418611, 0, 1]),
+        (b"return 1/0", [0, 1]),  # never folded; the divisor is added first
+    ],
+)
+def test_int_build_numbers(source, constants):
+    assert compile_source(source, b"=test", INT).constants == constants
+
+
+def test_int_build_rejects_fractions():
+    with pytest.raises(LuaSyntaxError, match=r"malformed number near '1e3'"):
+        compile_source(b"return 1e3", b"@x.lua", INT)
+
+
+def test_stock_lua_agrees_on_a_mixed_chunk():
+    """Spot check against stock 5.1 (the full differential test is test_differential.py)."""
+    import lupa.lua51
+
+    lua = lupa.lua51.LuaRuntime(encoding=None)
+    source = b"local t = {1, 2, x = f(...)}\nfor i = 1, #t do t[i] = t[i] and not t[i] or -i end\nreturn t"
+    stock, _ = read_chunk(lua.globals().string.dump(lua.globals().loadstring(source, b"=s")))
+    ours = compile_source(source, b"=s")
+    assert (ours.code, ours.constants, ours.lineinfo) == (stock.code, stock.constants, stock.lineinfo)
