@@ -180,20 +180,21 @@ def str2number_int(text: bytes) -> int | None:
 
 # --- scanner -----------------------------------------------------------------
 
-# One alternation; the group that matched (`lastindex`) picks the action.
+# Blanks, then one alternation; the group that matched (`lastindex`) picks the action.
 _SCAN = re.compile(
     rb"""
-    ([ \t\v\f]+)                                    # 1 blanks
-    |(\n\r?|\r\n?)                                  # 2 one line break (inclinenumber)
-    |([A-Za-z_][A-Za-z0-9_]*)                       # 3 name or reserved word
-    |(\.?[0-9][0-9.]*(?:[Ee][+-]?)?[A-Za-z0-9_]*)   # 4 numeral (read_numeral)
-    |(\.\.\.?)                                      # 5 .. or ...
-    |(--(?:\[=*\[)?)                                # 6 comment, maybe long
-    |("[^"\\\n\r]*"|'[^'\\\n\r]*')                  # 7 simple short string
-    |(["'])                                         # 8 short string with escapes
-    |(\[=*\[?)                                      # 9 long string or '['
-    |([=<>~]=)                                      # 10 two-char comparison
-    |(.)                                            # 11 any other byte
+    [ \t\v\f]*
+    (?:(\n\r?|\r\n?)                               # 1 one line break (inclinenumber)
+    |([A-Za-z_][A-Za-z0-9_]*)                       # 2 name or reserved word
+    |(\.?[0-9][0-9.]*(?:[Ee][+-]?)?[A-Za-z0-9_]*)   # 3 numeral (read_numeral)
+    |(\.\.\.?)                                      # 4 .. or ...
+    |(--(?:\[=*\[)?)                                # 5 comment, maybe long
+    |("[^"\\\n\r]*"|'[^'\\\n\r]*')                  # 6 short string without escapes
+    |(["'])                                         # 7 short string with escapes
+    |(\[=*\[?)                                      # 8 long string or '['
+    |([=<>~]=)                                      # 9 two-char comparison
+    |(.)                                            # 10 any other byte
+    |(\Z))                                          # 11 end of the chunk
     """,
     re.VERBOSE | re.DOTALL,
 )
@@ -218,51 +219,50 @@ def tokenize(source: bytes, chunkname: bytes, integral: bool = False) -> list[To
     str2number = str2number_int if integral else str2number_float
     tokens: list[Token] = []
     append = tokens.append
+    new = tuple.__new__  # a Token without NamedTuple's Python-level __new__
     match = _SCAN.match
     line = 1
     pos = 0
-    end = len(source)
     try:
-        while pos < end:
+        while True:
             m = match(source, pos)
             group = m.lastindex
             text = m.group(group)
             pos = m.end()
-            if group == 3:
+            if group == 2:
                 kind = RESERVED.get(text)
-                append(Token(kind, None, line) if kind else Token(_NAME, text, line))
+                append(new(Token, (kind, None, line, None) if kind else (_NAME, text, line, None)))
             elif group == 1:
-                continue
-            elif group == 2:
                 line += 1
-            elif group == 11 or group == 10:
-                append(Token(_COMPARE[text] if group == 10 else text[0], None, line))
-            elif group == 7:
-                append(Token(_STRING, text[1:-1], line, text[:1]))
-            elif group == 4:
+            elif group == 10 or group == 9:
+                append(new(Token, (_COMPARE[text] if group == 9 else text[0], None, line, None)))
+            elif group == 6:
+                append(new(Token, (_STRING, text[1:-1], line, text[:1])))
+            elif group == 3:
                 value = str2number(text)
                 if value is None:
                     raise _LexError(line, "malformed number", decode(text))
-                append(Token(_NUMBER, value, line, text))
+                append(new(Token, (_NUMBER, value, line, text)))
+            elif group == 4:
+                append(new(Token, (_DOTS[text], None, line, None)))
             elif group == 5:
-                append(Token(_DOTS[text], None, line))
-            elif group == 6:
                 if len(text) > 2:  # --[==[ long comment
                     pos, line, _ = _read_long_string(source, pos, line, len(text) - 4, False)
                 else:
                     pos = _TO_EOL.match(source, pos).end()
-            elif group == 9:
-                if text[-1] == ord("["):
-                    if len(text) == 1:
-                        append(Token(ord("["), None, line))
-                        continue
-                    pos, line, value = _read_long_string(source, pos, line, len(text) - 2, True)
-                    append(Token(_STRING, value, line, text))
-                else:
+            elif group == 8:
+                if text[-1] != ord("["):
                     raise _LexError(line, "invalid long string delimiter", decode(text))
-            else:  # group 8
+                if len(text) == 1:
+                    append(new(Token, (text[0], None, line, None)))
+                else:
+                    pos, line, value = _read_long_string(source, pos, line, len(text) - 2, True)
+                    append(new(Token, (_STRING, value, line, text)))
+            elif group == 7:
                 pos, line, value = _read_string(source, pos, line, text[0])
-                append(Token(_STRING, value, line, text))
+                append(new(Token, (_STRING, value, line, text)))
+            else:  # group 11
+                break
         append(Token(_EOS, None, line))
     except _LexError as e:
         error = LuaSyntaxError(chunkid(chunkname), e.line, e.message, e.near)

@@ -7,6 +7,8 @@ NodeMCU's luac.cross keeps line info but drops local and upvalue names
 (LUAI_OPTIMIZE_DEBUG 1), so finished protos carry no names.
 """
 
+import sys
+
 from lfs_format.proto import VARARG_HASARG, VARARG_ISVARARG, VARARG_NEEDSARG, Proto
 from lfs_format.target import FLOAT, Target
 from luacross import codegen as K
@@ -50,12 +52,17 @@ _LPAREN, _RPAREN, _LBRACE, _RBRACE = ord("("), ord(")"), ord("{"), ord("}")
 _LBRACKET, _RBRACKET, _DOT, _COLON = ord("["), ord("]"), ord("."), ord(":")
 _COMMA, _SEMI, _ASSIGN = ord(","), ord(";"), ord("=")
 
+# LUAI_MAXCCALLS nesting levels take a few Python frames each (subexpr, simpleexp, ...)
+MIN_RECURSION_LIMIT = 20 * LUAI_MAXCCALLS + 1000
+
 
 def compile_source(source: bytes, chunkname: bytes, target: Target = FLOAT) -> Proto:
     """Compile a Lua 5.1 chunk as luac.cross does (luaL_loadfile + luaY_parser).
 
     Raises LuaSyntaxError, worded as luac's message after the program name.
     """
+    if sys.getrecursionlimit() < MIN_RECURSION_LIMIT:
+        sys.setrecursionlimit(MIN_RECURSION_LIMIT)
     if source.startswith(b"#"):  # luaL_loadfile skips a first '#' line, keeping its '\n'
         newline = source.find(b"\n")
         source = b"\n" if newline < 0 else source[newline:]
