@@ -15,7 +15,7 @@ from pathlib import Path
 
 import lupa.lua51
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 
 from golden import CORPUS
 from lfs_format.lc import read_chunk
@@ -139,7 +139,8 @@ def check_same(source: bytes, name: str) -> None:
             assert max_active_locals(stock) > 50, f"stock has at most 50 locals, yet: {ours!r}"
         return
     if isinstance(stock, bytes):
-        assert ours == stock, f"stock rejects {name} with {stock!r}; we give {ours!r}"
+        got = ours if isinstance(ours, bytes) else "no error"
+        assert ours == stock, f"stock rejects {name} with {stock!r}; we give {got!r}"
         return
     assert not isinstance(ours, bytes), f"stock compiles {name}; we reject it: {ours!r}"
     problem = proto_difference(ours, stock)
@@ -159,7 +160,7 @@ def _debian_files() -> list[Path | None]:
 
 @pytest.mark.parametrize("path", _corpus_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_corpus_file(path):
-    check_same(path.read_bytes(), f"{path.parent.name}/{path.name}")
+    check_same(skip_first_line_comment(path.read_bytes()), f"{path.parent.name}/{path.name}")
 
 
 def test_debian_corpus_is_installed():
@@ -181,6 +182,7 @@ def test_debian_file(path):
     check_same(source, str(path.relative_to(DEBIAN_LUA)))
 
 
+@pytest.mark.filterwarnings("ignore:The recursion limit will not be reset")  # the parser raises it
 @settings(
     max_examples=300,
     derandomize=True,
@@ -189,5 +191,6 @@ def test_debian_file(path):
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(lua_chunks())
+@example(b"local a = -0%1\n")  # C's fmod-free a - floor(a/b)*b: +0, where Python's % gives -0
 def test_generated_chunk(source):
     check_same(source, "gen.lua")
