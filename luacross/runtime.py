@@ -308,7 +308,7 @@ class LfsDevice:
         self._invoke = api(index, config, self._capture, self._reload_from_lua)
         g = self.lua.globals()
         for name, value in self.globals.items():
-            g[name] = self._to_lua(value)
+            g[self._to_lua(name)] = self._to_lua(value)
         if self.prelude:
             self.execute(self.prelude, chunkname="=(prelude)")
 
