@@ -121,7 +121,8 @@ _ESCAPES = {
 }
 # PrintString: C-locale isprint (0x20-0x7E) prints as is, others as \ddd
 _STRING_CHARS = [
-    _ESCAPES.get(byte, chr(byte) if 0x20 <= byte <= 0x7E else f"\\{byte:03d}") for byte in range(256)
+    _ESCAPES.get(byte, chr(byte) if 0x20 <= byte <= 0x7E else f"\\{byte:03d}")
+    for byte in range(256)
 ]
 
 # instructions whose B and C are both shown as constants when either is one

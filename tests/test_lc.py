@@ -20,6 +20,7 @@ from luacross.opcodes import OpCode, create_abc
 
 TARGETS = [FLOAT, INT, HOST]
 CHUNK_CATEGORIES = ("lc", "strip", "combine", "lookup", "stdin")
+RETURN = create_abc(OpCode.RETURN, 0, 1, 0)
 
 
 def chunk_cases() -> list[dict]:
@@ -151,7 +152,7 @@ def test_align4_written_even_when_zero():
 
 
 def one_constant(value) -> Proto:
-    return Proto(source=b"=t", maxstacksize=2, code=[create_abc(OpCode.RETURN, 0, 1, 0)], constants=[value])
+    return Proto(source=b"=t", maxstacksize=2, code=[RETURN], constants=[value])
 
 
 @pytest.mark.parametrize("value", [2147483647, -2147483648, 2**40, 2147483647.0])
@@ -213,7 +214,8 @@ def test_host_strip_matches_luac51(tmp_path):
     """strip=True for HOST gives what stock `luac5.1 -s` writes."""
     source = "syntax/closures_in_loops.lua"
     for flags, name in (([], "full"), (["-s"], "stripped")):
-        subprocess.run(["luac5.1", *flags, "-o", str(tmp_path / name), source], cwd=CORPUS, check=True)
+        command = ["luac5.1", *flags, "-o", str(tmp_path / name), source]
+        subprocess.run(command, cwd=CORPUS, check=True)
     proto, target = read_chunk((tmp_path / "full").read_bytes())
     assert target == HOST and proto.locvars and proto.lineinfo
     assert dump_chunk(proto, HOST, strip=True) == (tmp_path / "stripped").read_bytes()
@@ -252,6 +254,11 @@ end
 """
 
 
+def run_serialised(chunk: bytes, chunkname: bytes) -> bytes:
+    """Run `chunk` in a fresh stock Lua; its pcall results as comparable text."""
+    return lupa.lua51.LuaRuntime(encoding=None).execute(_SERIALISE)(chunk, chunkname)
+
+
 @pytest.mark.parametrize(
     "name",
     [
@@ -268,8 +275,8 @@ def test_golden_runs_in_stock_lua(name):
     (case,) = cases(f"float/lc/{name.removesuffix('.lua')}")
     proto, _ = read_chunk(output_blob(case))
     chunkname = b"@" + name.encode()
-    ours = lupa.lua51.LuaRuntime(encoding=None).execute(_SERIALISE)(dump_chunk(proto, HOST), chunkname)
-    stock = lupa.lua51.LuaRuntime(encoding=None).execute(_SERIALISE)((CORPUS / name).read_bytes(), chunkname)
+    ours = run_serialised(dump_chunk(proto, HOST), chunkname)
+    stock = run_serialised((CORPUS / name).read_bytes(), chunkname)
     assert ours == stock
 
 
@@ -325,7 +332,8 @@ def test_structs_common(target: Target):
     common(s.Constant, Container(type=1, value=1), b"\x01\x01")
     number = struct.pack("<i", -5) if target.integral else struct.pack("<d", -5.0)
     common(s.Constant, Container(type=3, value=-5 if target.integral else -5.0), b"\x03" + number)
-    common(s.Constant, Container(type=4, value=b"x"), b"\x04" + (2).to_bytes(size, "little") + b"x\0")
+    string_x = (2).to_bytes(size, "little") + b"x\0"
+    common(s.Constant, Container(type=4, value=b"x"), b"\x04" + string_x)
     common(s.LocVar, Container(varname=b"i", startpc=0, endpc=3),
            (2).to_bytes(size, "little") + b"i\0" + bytes.fromhex("00000000 03000000"))
 
@@ -419,8 +427,6 @@ def test_check_code_accepts_compiler_output():
 # ---------------------------------------------------------------------------
 # property: read_chunk(dump_chunk(p, t)) == p
 
-RETURN = create_abc(OpCode.RETURN, 0, 1, 0)
-
 
 @st.composite
 def protos(draw, target: Target, depth: int = 0, source=None):
@@ -451,10 +457,10 @@ def protos(draw, target: Target, depth: int = 0, source=None):
         proto.packedlineinfo = b"\x01" * len(code)
         proto.lineinfo = list(range(1, len(code) + 1))
     else:
-        proto.lineinfo = draw(st.lists(st.integers(0, 10**6), min_size=len(code), max_size=len(code)))
-        proto.locvars = draw(
-            st.lists(st.builds(LocVar, st.binary(max_size=8), st.integers(0, 9), st.integers(0, 9)), max_size=3)
-        )
+        lines = st.lists(st.integers(0, 10**6), min_size=len(code), max_size=len(code))
+        proto.lineinfo = draw(lines)
+        locvar = st.builds(LocVar, st.binary(max_size=8), st.integers(0, 9), st.integers(0, 9))
+        proto.locvars = draw(st.lists(locvar, max_size=3))
         proto.upvalues = draw(st.lists(st.binary(max_size=8), max_size=proto.nups, min_size=0))
     return proto
 

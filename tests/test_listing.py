@@ -177,7 +177,12 @@ def test_header_and_sections():
 
 @pytest.mark.parametrize(
     "source, shown",
-    [(b"=stdin", "stdin"), (b"@a/b.lua", "a/b.lua"), (b"\x1bLua", "(bstring)"), (b"x=1", "(string)")],
+    [
+        (b"=stdin", "stdin"),
+        (b"@a/b.lua", "a/b.lua"),
+        (b"\x1bLua", "(bstring)"),
+        (b"x=1", "(string)"),
+    ],
 )
 def test_source_names(source, shown):
     text = listing(Proto(source=source, maxstacksize=2, code=[RETURN]), full=False)
@@ -221,6 +226,7 @@ def test_rk_operands_and_comments():
 def test_decoder_fields():
     proto = Proto(source=b"@d.lua", code=[0x0040404C, RETURN], packedlineinfo=b"\x82\x01")
     first = next(decode_instructions(proto))
+    bx = 0x40404C >> 14
     assert first == Instruction(
-        pc=0, opcode=OpCode.ADD, a=1, b=0, c=257, bx=0x40404C >> 14, sbx=(0x40404C >> 14) - 131071, line=4
+        pc=0, opcode=OpCode.ADD, a=1, b=0, c=257, bx=bx, sbx=bx - 131071, line=4
     )
