@@ -109,13 +109,11 @@ def run(
 
 def run_device_command(args: list[str]) -> int:
     """Run `check`/`run` with typer; return the exit status instead of exiting."""
-    import click
-
     try:
         status = app(args, prog_name="luacross", standalone_mode=False)
-    except click.ClickException as exc:  # usage errors: click's message, status 1
-        exc.show()
+    except typer.Abort:
         return 1
-    except click.exceptions.Abort:
+    except typer.TyperException as exc:  # usage errors: the parser's message, status 1
+        exc.show()
         return 1
     return status if isinstance(status, int) else 0
