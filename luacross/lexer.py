@@ -382,8 +382,11 @@ class LexState:
         return token
 
     def error(self, message: str, near: Token | None = None) -> LuaSyntaxError:
-        """luaX_lexerror: an error at the current line, quoting `near` if given."""
-        text = None if near is None else token_text(near)
+        """luaX_lexerror: an error at the current line, quoting `near` if given.
+
+        A NUL byte is token 0, which luaX_lexerror takes for "no token".
+        """
+        text = None if near is None or near.kind == 0 else token_text(near)
         return LuaSyntaxError(chunkid(self.chunkname), self.linenumber, message, text)
 
     def syntaxerror(self, message: str) -> LuaSyntaxError:

@@ -137,6 +137,7 @@ def test_int_numerals(text, value):
         b"x = \x01",
         b"x = \xff",
         b"x = @",
+        b"x = \0",  # token 0 prints no `near`
         b"x = 'a\\0b' y",
         b"x = [[a\0b]] y",
         b"f(\n'\\\r\nb' 1)",
