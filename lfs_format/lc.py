@@ -17,7 +17,12 @@ numbers must lie in [-2147483647, 2147483646] (NodeMCU's DumpIntWithSize).
 `read_chunk` identifies the variant from the 12-byte header by hand, parses,
 and verifies every function as lundump does (`luaG_checkcode`), so callers
 (listing, image builder, loader) can index constants and protos safely. All
-problems are reported as `LcFormatError(reason, offset)`.
+problems are reported as `LcFormatError(reason, offset)`; where lundump
+has a message for the problem, `reason` is its text ("unexpected end", "bad
+header", "bad integer", "bad constant", "bad code", "code too deep"), so the
+CLI can print "<name>: <reason> in precompiled chunk". Stricter than lundump:
+trailing bytes after the main function, line info without its single NUL
+terminator, and NULL string constants or names are rejected too.
 """
 
 import io
@@ -79,9 +84,9 @@ def is_chunk(data: bytes) -> bool:
 def identify_target(header: bytes) -> Target:
     """The variant named by a 12-byte chunk header (sizeof size_t, lua_Number, integral)."""
     if len(header) < LUAC_HEADERSIZE:
-        raise LcFormatError("truncated precompiled chunk (header)", len(header))
+        raise LcFormatError("unexpected end", len(header))
     if not is_chunk(header):
-        raise LcFormatError("not a precompiled chunk", 0)
+        raise LcFormatError("bad header", 0)
     variant = (header[8], header[10], header[11])
     for target in (FLOAT, INT, HOST):
         if variant == (target.sizet_size, target.number_size, int(target.integral)):
@@ -297,9 +302,8 @@ class _Loader:
         n = self.load_count(_MIN_FUNCTION[self.target.sizet_size])
         f.protos = [self.load_function(f.source, depth + 1) for _ in range(n)]
         self.load_debug(f)
-        reason = check_code(f)
-        if reason:
-            raise LcFormatError(f"bad code: {reason}", start)
+        if check_code(f) is not None:  # check_code(f) says why
+            raise LcFormatError("bad code", start)
         return f
 
     def load_code(self, f: Proto) -> None:

@@ -399,7 +399,8 @@ def test_specific_rejections():
         "bad code": patched(0x38, b"\x1f"),  # last instruction no longer RETURN
         "trailing garbage": S1_FLOAT + b"\0",
         "bad line info": patched(0x66, b"\x05"),  # no NUL terminator
-        "not a precompiled chunk": b"return 1\n" + bytes(8),
+        "bad header": b"return 1\n" + bytes(8),
+        "unexpected end": S1_FLOAT[:11],
     }
     for reason, data in cases_.items():
         with pytest.raises(LcFormatError, match=reason):
