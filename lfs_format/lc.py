@@ -406,11 +406,10 @@ def check_code(f: Proto) -> str | None:
     pc = 0
     while pc < n:
         i = code[pc]
-        opnum = get_opcode(i)
-        if opnum > OpCode.VARARG:
+        op = get_opcode(i)
+        if op >= len(_MODES):
             return f"bad opcode at pc {pc}"
-        op = OpCode(opnum)
-        testmode, _, bmode, cmode, opmode = OPMODES[op]
+        testmode, _, bmode, cmode, opmode = _MODES[op]
         a, b, c = getarg_a(i), 0, 0
         if not reg_ok(a):
             return f"bad register at pc {pc}"
@@ -439,6 +438,9 @@ def check_code(f: Proto) -> str | None:
                     return f"jump into SETLIST count at pc {pc}"
         if testmode and not (pc + 2 < n and get_opcode(code[pc + 1]) == OpCode.JMP):
             return f"test without jump at pc {pc}"
+        if op not in _SPECIAL_OPS:
+            pc += 1
+            continue
         if op == OpCode.LOADBOOL and c == 1:
             if not pc + 2 < n:
                 return f"bad LOADBOOL skip at pc {pc}"
@@ -503,4 +505,27 @@ def check_code(f: Proto) -> str | None:
     return None
 
 
-_OPEN_OPS = (OpCode.CALL, OpCode.TAILCALL, OpCode.RETURN, OpCode.SETLIST)
+_OPEN_OPS = frozenset({OpCode.CALL, OpCode.TAILCALL, OpCode.RETURN, OpCode.SETLIST})
+# OPMODES indexed by opcode number (the check runs over every instruction)
+_MODES = [OPMODES[op] for op in sorted(OpCode)]
+# the opcodes with checks of their own after the operand-mode checks
+_SPECIAL_OPS = frozenset(
+    {
+        OpCode.LOADBOOL,
+        OpCode.GETUPVAL,
+        OpCode.SETUPVAL,
+        OpCode.GETGLOBAL,
+        OpCode.SETGLOBAL,
+        OpCode.SELF,
+        OpCode.CONCAT,
+        OpCode.TFORLOOP,
+        OpCode.FORLOOP,
+        OpCode.FORPREP,
+        OpCode.CALL,
+        OpCode.TAILCALL,
+        OpCode.RETURN,
+        OpCode.SETLIST,
+        OpCode.CLOSURE,
+        OpCode.VARARG,
+    }
+)
