@@ -157,7 +157,8 @@ class FuncState:
 # --- instruction fields ------------------------------------------------------
 
 _TESTMODE = tuple(OPMODES[op][0] for op in OpCode)
-_OP_TEST, _OP_TESTSET, _OP_NOT, _OP_LOADNIL = OpCode.TEST, OpCode.TESTSET, OpCode.NOT, OpCode.LOADNIL
+_OP_TEST, _OP_TESTSET, _OP_NOT = OpCode.TEST, OpCode.TESTSET, OpCode.NOT
+_OP_LOADNIL = OpCode.LOADNIL
 _OP_CONCAT, _OP_JMP = OpCode.CONCAT, OpCode.JMP
 _MASK_A = 0xFF << POS_A
 _MASK_B = 0x1FF << POS_B

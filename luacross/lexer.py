@@ -64,7 +64,9 @@ TOKEN_TEXT = (
     "..", "...", "==", ">=", "<=", "~=",
     "<number>", "<name>", "<string>", "<eof>",
 )  # fmt: skip
-RESERVED = {TOKEN_TEXT[i].encode(): FIRST_RESERVED + i for i in range(TokenKind.WHILE - FIRST_RESERVED + 1)}
+RESERVED = {
+    TOKEN_TEXT[i].encode(): FIRST_RESERVED + i for i in range(TokenKind.WHILE - FIRST_RESERVED + 1)
+}
 
 
 class Token(NamedTuple):
@@ -200,7 +202,7 @@ _SCAN = re.compile(
 )
 _NEWLINES = re.compile(rb"\n\r?|\r\n?")
 _TO_EOL = re.compile(rb"[^\r\n]*")
-_ESCAPES = {ord("a"): 7, ord("b"): 8, ord("f"): 12, ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("v"): 11}
+_ESCAPES = {ord(c): code for c, code in zip("abfnrtv", b"\a\b\f\n\r\t\v")}
 _STRING_RUN = {ord('"'): re.compile(rb'[^"\\\n\r]+'), ord("'"): re.compile(rb"[^'\\\n\r]+")}
 _COMPARE = {b"==": TokenKind.EQ, b"<=": TokenKind.LE, b">=": TokenKind.GE, b"~=": TokenKind.NE}
 _DOTS = {b"..": TokenKind.CONCAT, b"...": TokenKind.DOTS}

@@ -18,7 +18,6 @@ from luacross.codegen import (
     VCALL,
     VGLOBAL,
     VINDEXED,
-    VJMP,
     VK,
     VKNUM,
     VLOCAL,
