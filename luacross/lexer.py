@@ -365,8 +365,14 @@ class LexState:
         if self.ahead is not None:
             self.t = self.ahead
             self.ahead = None
+            return
+        token = self.tokens[self.pos]  # _read, inlined: this runs once per token
+        if token.kind >= _EOS:
+            token = self._read()
         else:
-            self.t = self._read()
+            self.pos += 1
+            self.linenumber = token.line
+        self.t = token
 
     def lookahead(self) -> Token:
         """luaX_lookahead: read one more token without consuming the current one."""
