@@ -183,13 +183,16 @@ def str2number_int(text: bytes) -> int | None:
 # --- scanner -----------------------------------------------------------------
 
 # Blanks, then one alternation; the group that matched (`lastindex`) picks the action.
+# llex.c's check_next tests `strchr(set, current)`, which also matches a NUL byte:
+# so after a numeral's digits a NUL counts as the exponent mark or its sign, and
+# after a '.' as another '.'; a numeral's text then ends at its first NUL (C string).
 _SCAN = re.compile(
     rb"""
     [ \t\v\f]*
     (?:(\n\r?|\r\n?)                               # 1 one line break (inclinenumber)
     |([A-Za-z_][A-Za-z0-9_]*)                       # 2 name or reserved word
-    |(\.?[0-9][0-9.]*(?:[Ee][+-]?)?[A-Za-z0-9_]*)   # 3 numeral (read_numeral)
-    |(\.\.\.?)                                      # 4 .. or ...
+    |(\.?[0-9][0-9.]*(?:[Ee\x00][+\-\x00]?)?[A-Za-z0-9_]*)  # 3 numeral (read_numeral)
+    |(\.[.\x00][.\x00]?)                            # 4 .. or ...
     |(--(?:\[=*\[)?)                                # 5 comment, maybe long
     |("[^"\\\n\r]*"|'[^'\\\n\r]*')                  # 6 short string without escapes
     |(["'])                                         # 7 short string with escapes
@@ -205,7 +208,6 @@ _TO_EOL = re.compile(rb"[^\r\n]*")
 _ESCAPES = {ord(c): code for c, code in zip("abfnrtv", b"\a\b\f\n\r\t\v")}
 _STRING_RUN = {ord('"'): re.compile(rb'[^"\\\n\r]+'), ord("'"): re.compile(rb"[^'\\\n\r]+")}
 _COMPARE = {b"==": TokenKind.EQ, b"<=": TokenKind.LE, b">=": TokenKind.GE, b"~=": TokenKind.NE}
-_DOTS = {b"..": TokenKind.CONCAT, b"...": TokenKind.DOTS}
 _NAME, _NUMBER, _STRING, _EOS = TokenKind.NAME, TokenKind.NUMBER, TokenKind.STRING, TokenKind.EOS
 
 
@@ -241,12 +243,13 @@ def tokenize(source: bytes, chunkname: bytes, integral: bool = False) -> list[To
             elif group == 6:
                 append(new(Token, (_STRING, text[1:-1], line, text[:1])))
             elif group == 3:
+                text = text.split(b"\0", 1)[0]
                 value = str2number(text)
                 if value is None:
                     raise _LexError(line, "malformed number", decode(text))
                 append(new(Token, (_NUMBER, value, line, text)))
             elif group == 4:
-                append(new(Token, (_DOTS[text], None, line, None)))
+                append(new(Token, (TokenKind.CONCAT if len(text) == 2 else TokenKind.DOTS, None, line, None)))
             elif group == 5:
                 if len(text) > 2:  # --[==[ long comment
                     pos, line, _ = _read_long_string(source, pos, line, len(text) - 4, False)
