@@ -9,11 +9,9 @@ combine the mains, then list and/or write a `.lc` file or an LFS image.
 import os
 import stat
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from lfs_format import lc
 from lfs_format.errors import LcFormatError, LuacrossError
@@ -46,7 +44,8 @@ def read_input(path: str | None) -> tuple[bytes, bytes]:
         data, chunkname = sys.stdin.buffer.read(), b"=stdin"
     else:
         try:
-            data = Path(path).read_bytes()
+            with open(path, "rb") as source:
+                data = source.read()
         except OSError as exc:
             reason = os.strerror(exc.errno) if exc.errno else str(exc)
             raise InputError(f"cannot open {path}: {reason}") from None
@@ -120,7 +119,8 @@ class ImageResult:
     data: bytes  # the bytes to write: gzip (relocatable) or raw (absolute)
     flash_size: int  # bytes of flash the image occupies ("Image size: N")
     modules: int
-    uncompressed_size: int  # image + relocation bitmap (relocatable) or flash_size
+    default_compressed_size: int | None = None  # uzlib's size, when --best replaced it
+    strip_saved: int | None = None  # flash bytes --strip-image saved
 
 
 def build_image(
@@ -134,15 +134,21 @@ def build_image(
     """Lay out `main` (a lookup main) as an LFS image; compress it unless absolute."""
     from lfs_format import compress, image
 
+    strip_saved = None
     if strip_image:
+        strip_saved = image.strip_savings(main)
         main = image.strip_protos(main)
     flash = image.build_image(main, target, absolute_addr=address)
+    result = ImageResult(b"", flash.flash_size, len(main.protos), strip_saved=strip_saved)
     if address is not None:
-        data = flash.absolute_image()
-        return ImageResult(data, flash.flash_size, len(main.protos), len(data))
+        result.data = flash.absolute_image()
+        return result
     payload = flash.relocatable_payload()
-    packed = compress.best_compress(payload) if best else compress.uzlib_compress(payload)
-    return ImageResult(packed, flash.flash_size, len(main.protos), len(payload))
+    result.data = compress.uzlib_compress(payload)
+    if best:
+        result.default_compressed_size = len(result.data)
+        result.data = compress.best_compress(payload)
+    return result
 
 
 def write_output(path: str | None, data: bytes) -> None:
@@ -174,18 +180,21 @@ def write_output(path: str | None, data: bytes) -> None:
 
 
 def _replace_file(path: str, data: bytes, st: os.stat_result | None) -> None:
-    folder = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".luacross-", dir=folder)
+    # a new file gets 0666 less the umask (as fopen gives); a replaced one keeps its mode
+    mode = stat.S_IMODE(st.st_mode) if st is not None else 0o666
+    folder, name = os.path.split(path)
+    while True:  # tempfile.mkstemp, without the cost of importing tempfile on every run
+        tmp = os.path.join(folder, f".{name}.{os.urandom(4).hex()}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+            break
+        except FileExistsError:
+            continue
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
         if st is not None:
-            mode = stat.S_IMODE(st.st_mode)
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
+            os.chmod(tmp, mode)  # not narrowed by the umask
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

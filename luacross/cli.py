@@ -275,19 +275,33 @@ def list_protos(main_proto, *, full: bool, target) -> None:
 
 
 def summarize_image(opts: Options, result) -> None:
-    """One summary line on stderr, for people at a terminal (never in pipelines)."""
+    """Report what luacross's own image options achieved, then (at a terminal) a summary.
+
+    Stdout is luac.cross's (and maybe the image itself), so all of this goes to stderr.
+    """
+    if result.strip_saved is not None:
+        notice(f"--strip-image: debug information removed, {result.strip_saved} bytes of flash saved")
+    if result.default_compressed_size is not None:
+        saved = result.default_compressed_size - len(result.data)
+        ratio = len(result.data) / result.default_compressed_size
+        notice(
+            f"--best: {len(result.data)} bytes, {saved} bytes smaller than luac.cross's "
+            f"compression ({ratio:.3f}x)"
+        )
     if not sys.stderr.isatty():
         return
-    from rich.console import Console
-    from rich.markup import escape
-
     where = "stdout" if opts.output is None else opts.output
     kind = f"absolute at 0x{opts.address:08x}" if opts.address is not None else "relocatable"
-    console = Console(stderr=True, highlight=False, soft_wrap=True)
-    console.print(
-        f"[green]{escape(where)}[/]: {result.modules} modules, {kind}, "
+    notice(
+        f"{where}: {result.modules} modules, {kind}, "
         f"{result.flash_size} bytes of flash, {len(result.data)} bytes written"
     )
+
+
+def notice(message: str) -> None:
+    """An informational line on stderr (never part of luac.cross's own output)."""
+    sys.stderr.write(f"{PROGNAME}: {message}\n")
+    sys.stderr.flush()
 
 
 def report(message: str) -> None:

@@ -98,12 +98,23 @@ def run(
     from luacross.runtime import run_image
 
     try:
-        output = run_image(
-            read_image(image), module=module, code=code, lfs_base=lfs_base, lfs_size=lfs_size
+        run_image(
+            read_image(image),
+            module=module,
+            code=code,
+            lfs_base=lfs_base,
+            lfs_size=lfs_size,
+            output=EchoedLines(),
         )
     except LuacrossError as exc:
         raise fail(str(exc)) from None
-    for line in output:
+
+
+class EchoedLines(list):
+    """The device's print output, shown on stdout as each line is printed."""
+
+    def append(self, line: str) -> None:
+        super().append(line)
         typer.echo(line)
 
 

@@ -425,14 +425,20 @@ def run_image(
     lfs_size: int | None = None,
     globals: Mapping[str, object] | None = None,
     prelude: str | None = None,
+    output: list[str] | None = None,
 ) -> list[str]:
     """Load and boot `data`, run `_init` if the image has it (as a device's
-    init.lua does), then MODULE and/or CODE; return the printed lines."""
+    init.lua does), then MODULE and/or CODE; return the printed lines.
+
+    `output` is the list printed lines are appended to as they happen (so a
+    caller can show them live, and keeps them when a Lua error is raised).
+    """
     device = LfsDevice(
         lfs_base=DEFAULT_LFS_BASE if lfs_base is None else lfs_base,
         lfs_size=lfs_size,
         globals=globals or {},
         prelude=prelude,
+        output=[] if output is None else output,
     )
     device.load(data)
     if "_init" in device.modules:
