@@ -36,7 +36,7 @@ Limits, by design:
 
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import lupa.lua51 as lua51
@@ -463,20 +463,11 @@ def _host_proto(proto: Proto) -> Proto:
     lines = proto.lineinfo
     if lines and len(lines) != len(proto.code):
         lines = (lines + [lines[-1]] * len(proto.code))[: len(proto.code)]
-    return Proto(
-        source=proto.source,
-        linedefined=proto.linedefined,
-        lastlinedefined=proto.lastlinedefined,
-        nups=proto.nups,
-        numparams=proto.numparams,
-        is_vararg=proto.is_vararg,
-        maxstacksize=proto.maxstacksize,
-        code=proto.code,
+    return replace(
+        proto,
         constants=[float(k) if type(k) is int else k for k in proto.constants],
         protos=[_host_proto(p) for p in proto.protos],
         lineinfo=lines,
-        locvars=proto.locvars,
-        upvalues=proto.upvalues,
     )
 
 
@@ -492,19 +483,13 @@ def _nodemcu_proto(proto: Proto, target: Target) -> Proto:
     constants = proto.constants
     if target.integral:
         constants = [int(k) if isinstance(k, float) and k.is_integer() else k for k in constants]
-    return Proto(
-        source=proto.source,
-        linedefined=proto.linedefined,
-        lastlinedefined=proto.lastlinedefined,
-        nups=proto.nups,
-        numparams=proto.numparams,
-        is_vararg=proto.is_vararg,
-        maxstacksize=proto.maxstacksize,
-        code=proto.code,
+    return replace(
+        proto,
         constants=constants,
         protos=[_nodemcu_proto(p, target) for p in proto.protos],
         packedlineinfo=packed,
-        lineinfo=proto.lineinfo,
+        locvars=[],
+        upvalues=[],
     )
 
 
