@@ -95,11 +95,14 @@ def run(
     lfs_size: SizeOption = None,
 ) -> None:
     """Load IMAGE into a simulated LFS partition, boot it and run MODULE or CODE."""
-    from luacross.runtime import run_image
+    from luacross.runtime import INTEGER_ON_FLOAT_VM, image_is_integral, run_image
 
+    data = read_image(image)
+    if image_is_integral(data):
+        stderr.print(f"luacross: note: {escape(INTEGER_ON_FLOAT_VM)}")
     try:
         run_image(
-            read_image(image),
+            data,
             module=module,
             code=code,
             lfs_base=lfs_base,

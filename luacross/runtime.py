@@ -125,9 +125,26 @@ class ImageSummary:
         lines.append(f"flash size: {self.flash_size} bytes")
         if self.compressed_size is not None:
             lines.append(f"compressed size: {self.compressed_size} bytes")
-        lines.append(f"timestamp: {self.timestamp:.0f}")
+        lines.append(f"timestamp: {self.timestamp:.0f} ({_utc(self.timestamp)})")
         lines.append(f"modules ({len(self.modules)}): {' '.join(self.modules)}")
+        if self.build == "int":
+            lines.append(f"note: {INTEGER_ON_FLOAT_VM}")
         return lines
+
+
+INTEGER_ON_FLOAT_VM = (
+    "luacross run executes integer-build images on a float Lua VM: "
+    "numbers are exact, but arithmetic follows float rules (7/2 is 3.5, not 3)"
+)
+
+
+def _utc(timestamp: float) -> str:
+    import time
+
+    try:
+        return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(timestamp))
+    except (OverflowError, OSError, ValueError):
+        return "out of range"
 
 
 def _lookup_info(main: Proto) -> tuple[list[str], float | int]:
