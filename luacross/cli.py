@@ -181,9 +181,6 @@ def parse_args(argv: list[str]) -> Options:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `luacross` console script; returns the exit status."""
     args = sys.argv[1:] if argv is None else list(argv)
-    # the recursive-descent parser nests ~10 Python frames per Lua syntax level, and
-    # Lua allows LUAI_MAXCCALLS (200) levels before it reports "too many syntax levels"
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
     if args and args[0] in DEVICE_COMMANDS:
         from luacross.device_cli import run_device_command
 
