@@ -218,9 +218,11 @@ class _ChunkBuilder:
     def expr(self, depth: int = 0) -> str:
         if depth >= MAX_EXPR_DEPTH:
             return self.simple_expr()
-        kind = self.count(0, 15)
+        kind = self.count(0, 16)
         if kind <= 3:
             return self.simple_expr()
+        if kind == 16:
+            return self.concat_chain(depth)
         if kind <= 6:
             return self.binary_chain(depth)
         if kind == 7:
@@ -246,6 +248,13 @@ class _ChunkBuilder:
         for _ in range(self.count(1, 4)):
             out.append(self.pick(BINARY_OPS))
             out.append(self.expr(depth + 1))
+        return self.join(out)
+
+    def concat_chain(self, depth: int) -> str:
+        """`a .. b .. c ...`: right associative, one CONCAT over consecutive registers."""
+        out = [self.expr(depth + 1)]
+        for _ in range(self.count(1, 9)):
+            out += ["..", self.expr(depth + 1)]
         return self.join(out)
 
     def arith_chain(self) -> str:
