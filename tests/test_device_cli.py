@@ -114,3 +114,17 @@ def test_strip_image_reports_the_flash_it_saves(tmp_path, monkeypatch):
     assert saved > 0
     assert f"{saved} bytes of flash saved".encode() in stripped.stderr
     assert run_cli(["run", str(tmp_path / "s.img"), "demo_main"]).status == 0
+
+
+def test_readme_python_example_runs(tmp_path, monkeypatch):
+    """The README's Python API example works as written (on the demo fixtures)."""
+    readme = (REPO / "README.md").read_text()
+    example = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    for name in ("ringbuf.lua", "formatter.lua"):
+        (tmp_path / name).write_bytes((FIXTURES / name).read_bytes())
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(example, "README.md", "exec"), namespace)
+    device = namespace["device"]
+    assert device.output[-1].startswith("table: ")
+    assert set(device.modules) == {"ringbuf", "formatter"}
