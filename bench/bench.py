@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-LUACROSS = REPO / ".venv" / "bin" / "luacross"
+LUACROSS = str(REPO / ".venv" / "bin" / "luacross")
+DEVNULL = os.devnull
 DEBIAN_LUA = Path("/usr/share/lua/5.1")
 IMAGE_MODULES = 40
 IMAGE_MODULE_MAX_BYTES = 6000
@@ -45,18 +46,23 @@ def run(argv: list, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(argv, capture_output=True, **kwargs)
 
 
-def timed(argv: list) -> tuple[float, subprocess.CompletedProcess]:
+def timed(argv: list, env: dict | None = None) -> float:
+    """Wall time of one successful run of `argv` (the bench stops on a failure)."""
     start = time.perf_counter()
-    done = run(argv)
-    return time.perf_counter() - start, done
+    done = run(argv, env=env)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        command = " ".join(map(str, argv[:4])) + (" ..." if len(argv) > 4 else "")
+        fail(f"`{command}` failed: {done.stderr.decode(errors='replace').strip()}")
+    return seconds
 
 
 def check_tools(luac: str | None) -> None:
     if luac is None:
         fail("luac5.1 not found; run `make system-deps`")
-    if not LUACROSS.exists():
+    if not os.path.exists(LUACROSS):
         fail(f"{LUACROSS} not found; run `make install` (the luacross CLI is not installed)")
-    probe = run([str(LUACROSS), "-v"])
+    probe = run([LUACROSS, "-v"])
     if probe.returncode != 0:
         fail(f"`luacross -v` failed: {probe.stderr.decode(errors='replace').strip()}")
     try:
@@ -86,13 +92,7 @@ def compilable_files(luac: str) -> list[Path]:
 
 
 def per_file_seconds(argv_prefix: list, files: list[Path]) -> float:
-    total = 0.0
-    for path in files:
-        seconds, done = timed([*argv_prefix, str(path)])
-        if done.returncode != 0:
-            fail(f"{' '.join(argv_prefix)} {path} failed: {done.stderr.decode(errors='replace').strip()}")
-        total += seconds
-    return total
+    return sum(timed([*argv_prefix, str(path)]) for path in files)
 
 
 def in_process_seconds(files: list[Path]) -> float:
@@ -107,7 +107,7 @@ def in_process_seconds(files: list[Path]) -> float:
     return time.perf_counter() - start
 
 
-def image_modules(files: list[Path]) -> list[Path]:
+def image_modules(files: list[Path]) -> list[str]:
     """IMAGE_MODULES files spread over the corpus, with distinct module names and
     small enough for the whole image to fit NodeMCU's 256 KiB flash limit."""
     seen, unique = set(), []
@@ -116,7 +116,7 @@ def image_modules(files: list[Path]) -> list[Path]:
             seen.add(path.stem)
             unique.append(path)
     step = max(1, len(unique) // IMAGE_MODULES)
-    return unique[::step][:IMAGE_MODULES]
+    return [str(path) for path in unique[::step][:IMAGE_MODULES]]
 
 
 def main() -> None:
@@ -125,45 +125,42 @@ def main() -> None:
     files = compilable_files(luac)
     kbytes = sum(path.stat().st_size for path in files) / 1024
 
-    luac_total = min(per_file_seconds([luac, "-o", "/dev/null"], files) for _ in range(LUAC_REPEATS))
-    cli_total = per_file_seconds([str(LUACROSS), "-o", "/dev/null"], files)
+    luac_total = min(per_file_seconds([luac, "-o", DEVNULL], files) for _ in range(LUAC_REPEATS))
+    cli_total = per_file_seconds([LUACROSS, "-o", DEVNULL], files)
     api_total = in_process_seconds(files)
-    version_ms = 1000 * statistics.median(
-        timed([str(LUACROSS), "-v"])[0] for _ in range(VERSION_REPEATS)
-    )
+    version_ms = 1000 * statistics.median(timed([LUACROSS, "-v"]) for _ in range(VERSION_REPEATS))
 
-    modules = [str(path) for path in image_modules(files)]
+    modules = image_modules(files)
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1704067200"}
     with tempfile.TemporaryDirectory() as tmp:
         image, best = os.path.join(tmp, "x.img"), os.path.join(tmp, "best.img")
-        env = {**os.environ, "SOURCE_DATE_EPOCH": "1704067200"}
-        start = time.perf_counter()
-        done = run([str(LUACROSS), "-f", "-o", image, *modules], env=env)
-        image_seconds = time.perf_counter() - start
-        if done.returncode != 0:
-            fail(f"luacross -f failed: {done.stderr.decode(errors='replace').strip()}")
-        luac_image = min(timed([luac, "-o", "/dev/null", *modules])[0] for _ in range(LUAC_REPEATS))
-        done = run([str(LUACROSS), "-f", "--best", "-o", best, *modules], env=env)
-        if done.returncode != 0:
-            fail(f"luacross -f --best failed: {done.stderr.decode(errors='replace').strip()}")
+        image_seconds = timed([LUACROSS, "-f", "-o", image, *modules], env)
+        luac_image = min(timed([luac, "-o", DEVNULL, *modules]) for _ in range(LUAC_REPEATS))
+        timed([LUACROSS, "-f", "--best", "-o", best, *modules], env)
         image_size, best_size = os.path.getsize(image), os.path.getsize(best)
 
+    compile_ratio, best_ratio = cli_total / luac_total, best_size / image_size
     rows = [
         ("files compiled (Debian corpus)", f"{len(files)} files, {kbytes:.0f} KB", ""),
-        ("luac5.1, one process per file", f"{luac_total:.2f} s", f"{kbytes / luac_total:.0f} KB/s"),
-        ("luacross CLI, one process per file", f"{cli_total:.2f} s", f"{kbytes / cli_total:.0f} KB/s"),
-        ("luacross API, one process", f"{api_total:.2f} s", f"{kbytes / api_total:.0f} KB/s"),
-        ("compile ratio CLI / luac5.1", f"{cli_total / luac_total:.1f}x", _target("compile", cli_total / luac_total)),
+        ("luac5.1, one process per file", f"{luac_total:.2f} s", _speed(kbytes, luac_total)),
+        ("luacross CLI, one process per file", f"{cli_total:.2f} s", _speed(kbytes, cli_total)),
+        ("luacross API, one process", f"{api_total:.2f} s", _speed(kbytes, api_total)),
+        ("compile ratio CLI / luac5.1", f"{compile_ratio:.1f}x", _target("compile", compile_ratio)),
         ("compile ratio API / luac5.1", f"{api_total / luac_total:.1f}x", ""),
-        ("luacross -v wall time (median)", f"{version_ms:.0f} ms", _target("version_ms", version_ms)),
+        ("luacross -v median wall time", f"{version_ms:.0f} ms", _target("version_ms", version_ms)),
         (f"{len(modules)}-module image: luacross -f", f"{image_seconds:.2f} s", ""),
         (f"{len(modules)} modules: luac5.1 (one run)", f"{luac_image * 1000:.0f} ms", ""),
         ("image time ratio", f"{image_seconds / luac_image:.1f}x", ""),
         ("image size default / --best", f"{image_size} / {best_size} B", ""),
-        ("--best size ratio", f"{best_size / image_size:.3f}x", _target("best", best_size / image_size)),
+        ("--best size ratio", f"{best_ratio:.3f}x", _target("best", best_ratio)),
     ]
     width = max(len(row[0]) for row in rows)
     for name, value, note in rows:
         print(f"{name:<{width}}  {value:>20}  {note}")
+
+
+def _speed(kbytes: float, seconds: float) -> str:
+    return f"{kbytes / seconds:.0f} KB/s"
 
 
 def _target(key: str, value: float) -> str:

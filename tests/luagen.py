@@ -177,7 +177,8 @@ class _ChunkBuilder:
             return repr(value)
         if kind == 3:
             return hex(self.count(0, 2**40)).replace("x", self.pick(["x", "X"]))
-        return f"{self.count(0, 99)}.{self.count(0, 999)}e{self.pick(['', '+', '-'])}{self.count(0, 30)}"
+        sign = self.pick(["", "+", "-"])
+        return f"{self.count(0, 99)}.{self.count(0, 999)}e{sign}{self.count(0, 30)}"
 
     def short_string(self) -> str:
         quote = self.pick(['"', "'"])

@@ -23,8 +23,10 @@ from golden import BLOBS, CORPUS, REPO, cases, run_cli
 from test_differential import NODEMCU_LOCALS_LIMIT, skip_first_line_comment
 
 SENTINEL = b"previous output, must survive a failed run\n"
-LUA_TOKENS = [b"(", b")", b"end", b"[[", b"]]", b"--[[", b'"', b"'", b"\\", b"...", b"=", b"\n",
-              b"function", b"local", b"{", b"}", b"0x", b"1e", b"..", b"[=", b"\r", b"\0", b"\xff"]  # fmt: skip
+LUA_TOKENS = [
+    b"(", b")", b"end", b"[[", b"]]", b"--[[", b'"', b"'", b"\\", b"...", b"=", b"\n", b"function",
+    b"local", b"{", b"}", b"0x", b"1e", b"..", b"[=", b"\r", b"\0", b"\xff",
+]  # fmt: skip
 FUZZ_SETTINGS = settings(
     max_examples=200,
     derandomize=True,
@@ -38,7 +40,8 @@ _lua = lupa.lua51.LuaRuntime(encoding=None)
 
 @cache
 def corpus_sources() -> list[bytes]:
-    return [path.read_bytes() for folder in ("syntax", "apps") for path in sorted((CORPUS / folder).glob("*.lua"))]
+    folders = [CORPUS / "syntax", CORPUS / "apps"]
+    return [path.read_bytes() for folder in folders for path in sorted(folder.glob("*.lua"))]
 
 
 @cache
