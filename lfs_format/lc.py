@@ -30,8 +30,6 @@ import struct
 import sys
 from array import array
 
-from construct import ConstructError
-
 from luacross.opcodes import (
     MAXSTACK,
     OPMODES,
@@ -62,9 +60,14 @@ from .proto import (
     LocVar,
     Proto,
 )
-from .structs import LUA_SIGNATURE, LUAC_HEADERSIZE, LcStructs, lc_structs
 from .target import FLOAT, HOST, INT, Target
 
+LUA_SIGNATURE = b"\x1bLua"
+LUAC_VERSION = 0x51
+LUAC_FORMAT = 0
+LUAC_HEADERSIZE = 12
+SIZEOF_INT = 4
+SIZEOF_INSTRUCTION = 4
 INT_TARGET_MIN = -0x7FFFFFFF  # NodeMCU reduces both int32 bounds by one
 INT_TARGET_MAX = 0x7FFFFFFE
 LUAI_MAXCCALLS = 200  # lundump's "code too deep" nesting limit
@@ -101,9 +104,31 @@ def identify_target(header: bytes) -> Target:
 def dump_chunk(proto: Proto, target: Target, strip: bool = False) -> bytes:
     """Encode `proto` as a chunk for `target`; `strip` drops source and debug info (-s)."""
     dumper = _Dumper(target, strip)
-    dumper.dump_header()
+    dumper.out += header_bytes(target)
     dumper.dump_function(proto, None)
     return bytes(dumper.out)
+
+
+def header_bytes(target: Target) -> bytes:
+    """The 12-byte chunk header; bytes 10-11 (sizeof lua_Number, integral flag) are chosen here only."""
+    return LUA_SIGNATURE + bytes(
+        (
+            LUAC_VERSION,
+            LUAC_FORMAT,
+            1,  # little endian
+            SIZEOF_INT,
+            target.sizet_size,
+            SIZEOF_INSTRUCTION,
+            target.number_size,
+            int(target.integral),
+        )
+    )
+
+
+# the writer packs with `struct` (construct is only loaded to read chunks)
+_INT = struct.Struct("<i")
+_FUNCTION_SCALARS = struct.Struct("<iiBBBB")  # linedefined .. maxstacksize
+_LOCVAR_PCS = struct.Struct("<ii")  # startpc, endpc
 
 
 class _Dumper:
@@ -112,34 +137,30 @@ class _Dumper:
     def __init__(self, target: Target, strip: bool):
         self.target = target
         self.strip = strip
-        self.structs: LcStructs = lc_structs(target)
         self.out = bytearray()
-        self.int = struct.Struct("<i")
+        self.pack_sizet = struct.Struct("<I" if target.sizet_size == 4 else "<Q").pack
+        self.pack_number = struct.Struct("<i" if target.integral else "<d").pack
 
     def align4(self) -> None:
         if self.target.packed_lineinfo:
             self.out += bytes(-len(self.out) & 3)
 
     def dump_int(self, value: int) -> None:
-        self.out += self.int.pack(value)
+        self.out += _INT.pack(value)
 
     def dump_string(self, value: bytes | None) -> None:
-        self.out += self.structs.String.build(value)
-
-    def dump_header(self) -> None:
-        self.out += self.structs.header_bytes()
+        # size_t length including the NUL, 0 for NULL
+        if value is None:
+            self.out += self.pack_sizet(0)
+        else:
+            self.out += self.pack_sizet(len(value) + 1)
+            self.out += value
+            self.out.append(0)
 
     def dump_function(self, f: Proto, parent_source: bytes | None) -> None:
         self.dump_string(None if self.strip or f.source == parent_source else f.source)
-        self.out += self.structs.FunctionScalars.build(
-            dict(
-                linedefined=f.linedefined,
-                lastlinedefined=f.lastlinedefined,
-                nups=f.nups,
-                numparams=f.numparams,
-                is_vararg=f.is_vararg,
-                maxstacksize=f.maxstacksize,
-            )
+        self.out += _FUNCTION_SCALARS.pack(
+            f.linedefined, f.lastlinedefined, f.nups, f.numparams, f.is_vararg, f.maxstacksize
         )
         self.dump_code(f)
         self.dump_constants(f)
@@ -157,19 +178,26 @@ class _Dumper:
         self.out += words.tobytes()
 
     def dump_constants(self, f: Proto) -> None:
-        self.dump_int(len(f.constants))
-        build = self.structs.Constant.build
+        out = self.out
+        out += _INT.pack(len(f.constants))
+        pack_sizet, pack_number = self.pack_sizet, self.pack_number
         for value in f.constants:
-            if value is None:
-                self.out += build(dict(type=LUA_TNIL, value=None))
-            elif isinstance(value, bool):
-                self.out += build(dict(type=LUA_TBOOLEAN, value=int(value)))
-            elif isinstance(value, (int, float)):
-                self.out += build(dict(type=LUA_TNUMBER, value=self.target_number(value)))
-            elif isinstance(value, bytes):
-                self.out += build(dict(type=LUA_TSTRING, value=value))
+            kind = type(value)  # exact types: bool is a subclass of int
+            if kind is bytes:
+                out.append(LUA_TSTRING)
+                out += pack_sizet(len(value) + 1)
+                out += value
+                out.append(0)
+            elif kind is float or kind is int:
+                out.append(LUA_TNUMBER)
+                out += pack_number(self.target_number(value))
+            elif kind is bool:
+                out.append(LUA_TBOOLEAN)
+                out.append(value)
+            elif value is None:
+                out.append(LUA_TNIL)
             else:
-                raise LcFormatError(f"cannot dump constant of type {type(value).__name__}")
+                raise LcFormatError(f"cannot dump constant of type {kind.__name__}")
 
     def target_number(self, value: int | float) -> int | float:
         if not self.target.integral:
@@ -188,7 +216,8 @@ class _Dumper:
             self.dump_int(0 if packed is None else len(packed) + 1)
             self.align4()
             if packed is not None:
-                self.out += packed + b"\0"
+                self.out += packed
+                self.out.append(0)
         else:
             lines = [] if self.strip else f.lineinfo
             self.dump_int(len(lines))
@@ -196,9 +225,8 @@ class _Dumper:
         locvars = [] if self.strip else f.locvars
         self.dump_int(len(locvars))
         for var in locvars:
-            self.out += self.structs.LocVar.build(
-                dict(varname=var.varname, startpc=var.startpc, endpc=var.endpc)
-            )
+            self.dump_string(var.varname)
+            self.out += _LOCVAR_PCS.pack(var.startpc, var.endpc)
         upvalues = [] if self.strip else f.upvalues
         self.dump_int(len(upvalues))
         for name in upvalues:
@@ -216,11 +244,9 @@ def read_chunk(data: bytes) -> tuple[Proto, Target]:
     lundump does. Packed line info is decoded into `lineinfo`.
     """
     target = identify_target(bytes(data[:LUAC_HEADERSIZE]))
+    if data[:LUAC_HEADERSIZE] != header_bytes(target):
+        raise LcFormatError("bad header", 0)
     loader = _Loader(bytes(data), target)
-    try:
-        loader.structs.Header.parse(data[:LUAC_HEADERSIZE])
-    except ConstructError:
-        raise LcFormatError("bad header", 0) from None
     loader.stream.seek(LUAC_HEADERSIZE)
     proto = loader.load_function(b"=?", 0)
     if loader.stream.tell() != len(data):
@@ -235,7 +261,9 @@ class _Loader:
         self.size = len(data)
         self.stream = io.BytesIO(data)
         self.target = target
-        self.structs: LcStructs = lc_structs(target)
+        from .structs import lc_structs  # construct is only loaded to read chunks
+
+        self.structs = lc_structs(target)
 
     def offset(self) -> int:
         return self.stream.tell()
@@ -244,6 +272,8 @@ class _Loader:
         return self.size - self.stream.tell()
 
     def parse(self, record, what: str):
+        from construct import ConstructError
+
         start = self.offset()
         try:
             return record.parse_stream(self.stream)

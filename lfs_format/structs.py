@@ -1,10 +1,13 @@
-"""construct records of a `.lc` chunk, one set per target.
+"""construct records of a `.lc` chunk, one set per target: the reader's side.
 
 Shaped like pyelftools' `ELFStructs`: `LcStructs(target)` picks the field
 types once (size_t width, lua_Number encoding) and builds each record in its
 own `_create_*` method. Only records live here; bulk arrays (code words,
 per-pc line ints) and alignment are handled by `lc.py` with `struct`/`array`
 for speed, and because NodeMCU's Align4 counts from the start of the file.
+The writer (`lc.dump_chunk`) packs the same records with `struct`, so a
+compile-and-dump run never imports construct; the header bytes come from
+`lc.header_bytes` for both sides.
 """
 
 from functools import cache
@@ -26,15 +29,9 @@ from construct import (
     this,
 )
 
+from .lc import header_bytes
 from .proto import LUA_TBOOLEAN, LUA_TNIL, LUA_TNUMBER, LUA_TSTRING
 from .target import Target
-
-LUA_SIGNATURE = b"\x1bLua"
-LUAC_VERSION = 0x51
-LUAC_FORMAT = 0
-LUAC_HEADERSIZE = 12
-SIZEOF_INT = 4
-SIZEOF_INSTRUCTION = 4
 
 
 def _decode_string(raw: bytes, ctx) -> bytes | None:
@@ -66,19 +63,7 @@ class LcStructs:
         self.String = ExprAdapter(Prefixed(self.SizeT, GreedyBytes), _decode_string, _encode_string)
 
     def _create_header(self) -> None:
-        t = self.target
-        # bytes 10-11 (sizeof lua_Number, integral flag) are chosen here only
-        self.Header = Struct(
-            "signature" / Const(LUA_SIGNATURE),
-            "version" / Const(LUAC_VERSION, Byte),
-            "format" / Const(LUAC_FORMAT, Byte),
-            "little_endian" / Const(1, Byte),
-            "sizeof_int" / Const(SIZEOF_INT, Byte),
-            "sizeof_size_t" / Const(t.sizet_size, Byte),
-            "sizeof_instruction" / Const(SIZEOF_INSTRUCTION, Byte),
-            "sizeof_number" / Const(t.number_size, Byte),
-            "integral" / Const(int(t.integral), Byte),
-        )
+        self.Header = Const(header_bytes(self.target))
 
     def _create_function_scalars(self) -> None:
         # the fields between the source string and sizecode (ldump's DumpFunction)
@@ -111,7 +96,7 @@ class LcStructs:
         self.LocVar = Struct("varname" / self.String, "startpc" / self.Int, "endpc" / self.Int)
 
     def header_bytes(self) -> bytes:
-        return self.Header.build({})
+        return self.Header.build(None)
 
 
 @cache
