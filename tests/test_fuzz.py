@@ -1,4 +1,5 @@
-"""The CLI on hostile input: random bytes, broken sources, corrupted `.lc` chunks.
+"""The CLI on hostile input: random bytes, broken sources, corrupted `.lc`
+chunks, and (for `luacross check`) corrupted LFS images.
 
 Whatever the input, `luacross` must exit 0 or 1, never show a traceback or an
 internal error, report a failure as one `luacross: ...` line on stderr (a
@@ -45,14 +46,14 @@ def corpus_sources() -> list[bytes]:
 
 
 @cache
-def golden_chunks() -> list[tuple[str, bytes]]:
-    """(variant, bytes) of every `.lc` file the real luac.cross wrote."""
-    chunks = {}
+def golden_outputs(suffix: str) -> list[tuple[str, bytes]]:
+    """(variant, bytes) of every `.lc` or `.img` file the real luac.cross wrote."""
+    outputs = {}
     for case in cases():
         for name, meta in case["expect"]["files"].items():
-            if name.endswith(".lc") and case["expect"]["exit"] == 0:
-                chunks[meta["sha256"]] = (case["variant"], (BLOBS / meta["sha256"]).read_bytes())
-    return sorted(chunks.values())
+            if name.endswith(suffix) and case["expect"]["exit"] == 0:
+                outputs[meta["sha256"]] = (case["variant"], (BLOBS / meta["sha256"]).read_bytes())
+    return sorted(outputs.values())
 
 
 @st.composite
@@ -84,9 +85,9 @@ def mutated_sources(draw) -> bytes:
 
 
 @st.composite
-def mutated_chunks(draw) -> tuple[str, bytes]:
-    variant, chunk = draw(st.sampled_from(golden_chunks()))
-    return variant, draw(mutated(chunk))
+def mutated_outputs(draw, suffix: str) -> tuple[str, bytes]:
+    variant, data = draw(st.sampled_from(golden_outputs(suffix)))
+    return variant, draw(mutated(data))
 
 
 def run_on_input(data: bytes, options: list[str], *, name: str = "in.lua"):
@@ -155,7 +156,7 @@ def test_truncated_source(data, fraction):
 
 
 @FUZZ_SETTINGS
-@given(mutated_chunks(), st.sampled_from([[], ["-l"], ["-f"], ["-s"]]))
+@given(mutated_outputs(".lc"), st.sampled_from([[], ["-l"], ["-f"], ["-s"]]))
 def test_mutated_golden_chunk(chunk, options):
     variant, data = chunk
     flags = ["--int"] if variant == "int" else []
@@ -169,6 +170,22 @@ def test_mutated_golden_chunk(chunk, options):
 def test_binary_garbage_chunk(data):
     run, _ = run_on_input(data, [], name="in.lc")
     assert run.status == 1 and run.stderr.count(b"\n") == 1, run.stderr
+
+
+@FUZZ_SETTINGS
+@given(mutated_outputs(".img"))
+def test_mutated_golden_image_check(image):
+    """`luacross check` (the device loader's model) on corrupted images."""
+    _, data = image
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "lfs.img")
+        Path(path).write_bytes(data)
+        run = run_cli(["check", path])
+    stderr = run.stderr.decode("utf-8", "surrogateescape")
+    assert run.status in (0, 1), stderr
+    assert "Traceback" not in stderr and "internal error" not in stderr, stderr
+    if run.status == 1:
+        assert stderr.startswith("luacross: ") and stderr.count("\n") == 1, stderr
 
 
 @pytest.mark.parametrize(
