@@ -32,6 +32,35 @@ from luacross.opcodes import (
     MAXSTACK,
     NO_REG,
     OPMODES,
+    OP_ADD,
+    OP_CONCAT,
+    OP_DIV,
+    OP_EQ,
+    OP_GETGLOBAL,
+    OP_GETTABLE,
+    OP_GETUPVAL,
+    OP_JMP,
+    OP_LE,
+    OP_LEN,
+    OP_LOADBOOL,
+    OP_LOADK,
+    OP_LOADNIL,
+    OP_LT,
+    OP_MOD,
+    OP_MOVE,
+    OP_MUL,
+    OP_NOT,
+    OP_POW,
+    OP_RETURN,
+    OP_SELF,
+    OP_SETGLOBAL,
+    OP_SETLIST,
+    OP_SETTABLE,
+    OP_SETUPVAL,
+    OP_SUB,
+    OP_TEST,
+    OP_TESTSET,
+    OP_UNM,
     POS_A,
     POS_B,
     POS_BX,
@@ -63,8 +92,12 @@ class ExpKind(IntEnum):
     VVARARG = 14
 
 
-VVOID, VNIL, VTRUE, VFALSE, VK, VKNUM, VLOCAL, VUPVAL = list(ExpKind)[:8]
-VGLOBAL, VINDEXED, VJMP, VRELOCABLE, VNONRELOC, VCALL, VVARARG = list(ExpKind)[8:]
+# the kinds, BinOpr and UnOpr as plain ints, as lparser.h/lcode.h name them (an
+# IntEnum member lookup costs ~60 ns in Python 3.11, a module global ~5 ns)
+(
+    VVOID, VNIL, VTRUE, VFALSE, VK, VKNUM, VLOCAL, VUPVAL,
+    VGLOBAL, VINDEXED, VJMP, VRELOCABLE, VNONRELOC, VCALL, VVARARG,
+) = map(int, ExpKind)  # fmt: skip
 
 
 class BinOpr(IntEnum):
@@ -93,6 +126,13 @@ class UnOpr(IntEnum):
     NOT = 1
     LEN = 2
     NOUNOPR = 3
+
+
+(
+    OPR_ADD, OPR_SUB, OPR_MUL, OPR_DIV, OPR_MOD, OPR_POW, OPR_CONCAT, OPR_NE, OPR_EQ,
+    OPR_LT, OPR_LE, OPR_GT, OPR_GE, OPR_AND, OPR_OR, OPR_NOBINOPR,
+) = map(int, BinOpr)  # fmt: skip
+OPR_MINUS, OPR_NOT, OPR_LEN, OPR_NOUNOPR = map(int, UnOpr)
 
 
 @dataclass(slots=True)
@@ -157,9 +197,6 @@ class FuncState:
 # --- instruction fields ------------------------------------------------------
 
 _TESTMODE = tuple(OPMODES[op][0] for op in OpCode)
-_OP_TEST, _OP_TESTSET, _OP_NOT = OpCode.TEST, OpCode.TESTSET, OpCode.NOT
-_OP_LOADNIL = OpCode.LOADNIL
-_OP_CONCAT, _OP_JMP = OpCode.CONCAT, OpCode.JMP
 _MASK_A = 0xFF << POS_A
 _MASK_B = 0x1FF << POS_B
 _MASK_C = 0x1FF << POS_C
@@ -243,25 +280,25 @@ def nil(fs: FuncState, from_: int, n: int) -> None:
                 return  # positions are already clean
         else:
             previous = fs.f.code[fs.pc - 1]
-            if previous & 0x3F == _OP_LOADNIL:
+            if previous & 0x3F == OP_LOADNIL:
                 pfrom = (previous >> POS_A) & 0xFF
                 pto = (previous >> POS_B) & 0x1FF
                 if pfrom <= from_ <= pto + 1:  # can connect both?
                     if from_ + n - 1 > pto:
                         fs.f.code[fs.pc - 1] = setarg_b(previous, from_ + n - 1)
                     return
-    codeABC(fs, _OP_LOADNIL, from_, from_ + n - 1, 0)  # else no optimization
+    codeABC(fs, OP_LOADNIL, from_, from_ + n - 1, 0)  # else no optimization
 
 
 def jump(fs: FuncState) -> int:
     jpc = fs.jpc  # save list of jumps to here
     fs.jpc = NO_JUMP
-    j = codeAsBx(fs, _OP_JMP, 0, NO_JUMP)
+    j = codeAsBx(fs, OP_JMP, 0, NO_JUMP)
     return concat(fs, j, jpc)  # keep them on hold
 
 
 def ret(fs: FuncState, first: int, nret: int) -> None:
-    codeABC(fs, OpCode.RETURN, first, nret + 1, 0)
+    codeABC(fs, OP_RETURN, first, nret + 1, 0)
 
 
 def condjump(fs: FuncState, op: int, a: int, b: int, c: int) -> int:
@@ -298,7 +335,7 @@ def getjumpcontrol(fs: FuncState, pc: int) -> int:
 def need_value(fs: FuncState, jlist: int) -> bool:
     """Has the list a jump that does not produce a value (or an inverted one)?"""
     while jlist != NO_JUMP:
-        if fs.f.code[getjumpcontrol(fs, jlist)] & 0x3F != _OP_TESTSET:
+        if fs.f.code[getjumpcontrol(fs, jlist)] & 0x3F != OP_TESTSET:
             return True
         jlist = getjump(fs, jlist)
     return False
@@ -307,13 +344,13 @@ def need_value(fs: FuncState, jlist: int) -> bool:
 def patchtestreg(fs: FuncState, node: int, reg: int) -> bool:
     pc = getjumpcontrol(fs, node)
     i = fs.f.code[pc]
-    if i & 0x3F != _OP_TESTSET:
+    if i & 0x3F != OP_TESTSET:
         return False  # cannot patch other instructions
     b = (i >> POS_B) & 0x1FF
     if reg != NO_REG and reg != b:
         fs.f.code[pc] = setarg_a(i, reg)
     else:  # no register to put value or register already has the value
-        fs.f.code[pc] = _OP_TEST | (b << POS_A) | (i & _MASK_C)
+        fs.f.code[pc] = OP_TEST | (b << POS_A) | (i & _MASK_C)
     return True
 
 
@@ -452,15 +489,15 @@ def dischargevars(fs: FuncState, e: ExpDesc) -> None:
     if k == VLOCAL:
         e.k = VNONRELOC
     elif k == VUPVAL:
-        e.info = codeABC(fs, OpCode.GETUPVAL, 0, e.info, 0)
+        e.info = codeABC(fs, OP_GETUPVAL, 0, e.info, 0)
         e.k = VRELOCABLE
     elif k == VGLOBAL:
-        e.info = codeABx(fs, OpCode.GETGLOBAL, 0, e.info)
+        e.info = codeABx(fs, OP_GETGLOBAL, 0, e.info)
         e.k = VRELOCABLE
     elif k == VINDEXED:
         freereg(fs, e.aux)
         freereg(fs, e.info)
-        e.info = codeABC(fs, OpCode.GETTABLE, 0, e.info, e.aux)
+        e.info = codeABC(fs, OP_GETTABLE, 0, e.info, e.aux)
         e.k = VRELOCABLE
     elif k == VVARARG or k == VCALL:
         setoneret(fs, e)
@@ -468,7 +505,7 @@ def dischargevars(fs: FuncState, e: ExpDesc) -> None:
 
 def code_label(fs: FuncState, a: int, b: int, jump: int) -> int:
     getlabel(fs)  # those instructions may be jump targets
-    return codeABC(fs, OpCode.LOADBOOL, a, b, jump)
+    return codeABC(fs, OP_LOADBOOL, a, b, jump)
 
 
 def discharge2reg(fs: FuncState, e: ExpDesc, reg: int) -> None:
@@ -477,16 +514,16 @@ def discharge2reg(fs: FuncState, e: ExpDesc, reg: int) -> None:
     if k == VNIL:
         nil(fs, reg, 1)
     elif k == VFALSE or k == VTRUE:
-        codeABC(fs, OpCode.LOADBOOL, reg, int(k == VTRUE), 0)
+        codeABC(fs, OP_LOADBOOL, reg, int(k == VTRUE), 0)
     elif k == VK:
-        codeABx(fs, OpCode.LOADK, reg, e.info)
+        codeABx(fs, OP_LOADK, reg, e.info)
     elif k == VKNUM:
-        codeABx(fs, OpCode.LOADK, reg, numberK(fs, e.nval))
+        codeABx(fs, OP_LOADK, reg, numberK(fs, e.nval))
     elif k == VRELOCABLE:
         setcode(fs, e, setarg_a(getcode(fs, e), reg))
     elif k == VNONRELOC:
         if reg != e.info:
-            codeABC(fs, OpCode.MOVE, reg, e.info, 0)
+            codeABC(fs, OP_MOVE, reg, e.info, 0)
     else:
         assert k == VVOID or k == VJMP
         return  # nothing to do...
@@ -574,13 +611,13 @@ def storevar(fs: FuncState, var: ExpDesc, ex: ExpDesc) -> None:
         return
     if k == VUPVAL:
         e = exp2anyreg(fs, ex)
-        codeABC(fs, OpCode.SETUPVAL, e, var.info, 0)
+        codeABC(fs, OP_SETUPVAL, e, var.info, 0)
     elif k == VGLOBAL:
         e = exp2anyreg(fs, ex)
-        codeABx(fs, OpCode.SETGLOBAL, e, var.info)
+        codeABx(fs, OP_SETGLOBAL, e, var.info)
     elif k == VINDEXED:
         e = exp2RK(fs, ex)
-        codeABC(fs, OpCode.SETTABLE, var.info, var.aux, e)
+        codeABC(fs, OP_SETTABLE, var.info, var.aux, e)
     else:
         raise AssertionError("invalid var kind to store")
     freeexp(fs, ex)
@@ -592,7 +629,7 @@ def self_(fs: FuncState, e: ExpDesc, key: ExpDesc) -> None:
     freeexp(fs, e)
     func = fs.freereg
     reserveregs(fs, 2)
-    codeABC(fs, OpCode.SELF, func, e.info, exp2RK(fs, key))
+    codeABC(fs, OP_SELF, func, e.info, exp2RK(fs, key))
     freeexp(fs, key)
     e.info = func
     e.k = VNONRELOC
@@ -601,20 +638,20 @@ def self_(fs: FuncState, e: ExpDesc, key: ExpDesc) -> None:
 def invertjump(fs: FuncState, e: ExpDesc) -> None:
     pc = getjumpcontrol(fs, e.info)
     i = fs.f.code[pc]
-    assert _TESTMODE[i & 0x3F] and i & 0x3F not in (_OP_TESTSET, _OP_TEST)
+    assert _TESTMODE[i & 0x3F] and i & 0x3F not in (OP_TESTSET, OP_TEST)
     fs.f.code[pc] = setarg_a(i, 0 if (i >> POS_A) & 0xFF else 1)
 
 
 def jumponcond(fs: FuncState, e: ExpDesc, cond: int) -> int:
     if e.k == VRELOCABLE:
         ie = getcode(fs, e)
-        if ie & 0x3F == _OP_NOT:
+        if ie & 0x3F == OP_NOT:
             remove_last(fs)  # remove previous OP_NOT
-            return condjump(fs, _OP_TEST, (ie >> POS_B) & 0x1FF, 0, int(not cond))
+            return condjump(fs, OP_TEST, (ie >> POS_B) & 0x1FF, 0, int(not cond))
         # else go through
     discharge2anyreg(fs, e)
     freeexp(fs, e)
-    return condjump(fs, _OP_TESTSET, NO_REG, e.info, cond)
+    return condjump(fs, OP_TESTSET, NO_REG, e.info, cond)
 
 
 def goiftrue(fs: FuncState, e: ExpDesc) -> None:
@@ -658,7 +695,7 @@ def codenot(fs: FuncState, e: ExpDesc) -> None:
     elif k == VRELOCABLE or k == VNONRELOC:
         discharge2anyreg(fs, e)
         freeexp(fs, e)
-        e.info = codeABC(fs, _OP_NOT, 0, e.info, 0)
+        e.info = codeABC(fs, OP_NOT, 0, e.info, 0)
         e.k = VRELOCABLE
     else:
         raise AssertionError("cannot happen")
@@ -704,19 +741,19 @@ def c_floor(x: float) -> float:
 
 
 def _fold_float(op: int, v1: float, v2: float) -> float | None:
-    if op == OpCode.ADD:
+    if op == OP_ADD:
         return v1 + v2
-    if op == OpCode.SUB:
+    if op == OP_SUB:
         return v1 - v2
-    if op == OpCode.MUL:
+    if op == OP_MUL:
         return v1 * v2
-    if op == OpCode.DIV:
+    if op == OP_DIV:
         return None if v2 == 0 else v1 / v2  # do not attempt to divide by 0
-    if op == OpCode.MOD:
+    if op == OP_MOD:
         return None if v2 == 0 else v1 - c_floor(v1 / v2) * v2  # luai_nummod, not fmod
-    if op == OpCode.POW:
+    if op == OP_POW:
         return c_pow(v1, v2)
-    if op == OpCode.UNM:
+    if op == OP_UNM:
         return -v1
     return None  # no constant folding for 'len'
 
@@ -740,23 +777,23 @@ def _int_pow(a: int, b: int) -> int:
 
 
 def _fold_int(op: int, v1: int, v2: int) -> int | None:
-    if op == OpCode.ADD:
+    if op == OP_ADD:
         return _int32(v1 + v2)
-    if op == OpCode.SUB:
+    if op == OP_SUB:
         return _int32(v1 - v2)
-    if op == OpCode.MUL:
+    if op == OP_MUL:
         return _int32(v1 * v2)
-    if op == OpCode.DIV or op == OpCode.MOD:
+    if op == OP_DIV or op == OP_MOD:
         if v2 == 0 or (v2 == -1 and v1 == -0x80000000):
             return None  # 0 is never folded; INT_MIN/-1 traps in the reference
         q = abs(v1) // abs(v2) * (1 if (v1 < 0) == (v2 < 0) else -1)  # C truncation
         r = v1 - q * v2
         if (v1 < 0) == (v2 < 0) or r == 0:  # luai_numdiv/luai_nummod: floor semantics
-            return q if op == OpCode.DIV else r
-        return q - 1 if op == OpCode.DIV else r + v2
-    if op == OpCode.POW:
+            return q if op == OP_DIV else r
+        return q - 1 if op == OP_DIV else r + v2
+    if op == OP_POW:
         return _int_pow(v1, v2)
-    if op == OpCode.UNM:
+    if op == OP_UNM:
         return _int32(-v1)
     return None
 
@@ -779,7 +816,7 @@ def constfolding(fs: FuncState, op: int, e1: ExpDesc, e2: ExpDesc) -> bool:
 def codearith(fs: FuncState, op: int, e1: ExpDesc, e2: ExpDesc) -> None:
     if constfolding(fs, op, e1, e2):
         return
-    o2 = exp2RK(fs, e2) if op != OpCode.UNM and op != OpCode.LEN else 0
+    o2 = exp2RK(fs, e2) if op != OP_UNM and op != OP_LEN else 0
     o1 = exp2RK(fs, e1)
     if o1 > o2:
         freeexp(fs, e1)
@@ -796,7 +833,7 @@ def codecomp(fs: FuncState, op: int, cond: int, e1: ExpDesc, e2: ExpDesc) -> Non
     o2 = exp2RK(fs, e2)
     freeexp(fs, e2)
     freeexp(fs, e1)
-    if cond == 0 and op != OpCode.EQ:
+    if cond == 0 and op != OP_EQ:
         o1, o2 = o2, o1  # exchange args to replace by `<' or `<='
         cond = 1
     e1.info = condjump(fs, op, cond, o1, o2)
@@ -805,56 +842,56 @@ def codecomp(fs: FuncState, op: int, cond: int, e1: ExpDesc, e2: ExpDesc) -> Non
 
 def prefix(fs: FuncState, op: int, e: ExpDesc) -> None:
     e2 = ExpDesc(VKNUM, nval=0 if fs.integral else 0.0)
-    if op == UnOpr.MINUS:
+    if op == OPR_MINUS:
         if not isnumeral(e):
             exp2anyreg(fs, e)  # cannot operate on non-numeric constants
-        codearith(fs, OpCode.UNM, e, e2)
-    elif op == UnOpr.NOT:
+        codearith(fs, OP_UNM, e, e2)
+    elif op == OPR_NOT:
         codenot(fs, e)
     else:
         exp2anyreg(fs, e)  # cannot operate on constants
-        codearith(fs, OpCode.LEN, e, e2)
+        codearith(fs, OP_LEN, e, e2)
 
 
 def infix(fs: FuncState, op: int, v: ExpDesc) -> None:
-    if op == BinOpr.AND:
+    if op == OPR_AND:
         goiftrue(fs, v)
-    elif op == BinOpr.OR:
+    elif op == OPR_OR:
         goiffalse(fs, v)
-    elif op == BinOpr.CONCAT:
+    elif op == OPR_CONCAT:
         exp2nextreg(fs, v)  # operand must be on the `stack'
-    elif op <= BinOpr.POW:
+    elif op <= OPR_POW:
         if not isnumeral(v):
             exp2RK(fs, v)
     else:
         exp2RK(fs, v)
 
 
-_ARITH = (OpCode.ADD, OpCode.SUB, OpCode.MUL, OpCode.DIV, OpCode.MOD, OpCode.POW)
+_ARITH = (OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MOD, OP_POW)
 _COMPARE = {
-    BinOpr.EQ: (OpCode.EQ, 1),
-    BinOpr.NE: (OpCode.EQ, 0),
-    BinOpr.LT: (OpCode.LT, 1),
-    BinOpr.LE: (OpCode.LE, 1),
-    BinOpr.GT: (OpCode.LT, 0),
-    BinOpr.GE: (OpCode.LE, 0),
+    OPR_EQ: (OP_EQ, 1),
+    OPR_NE: (OP_EQ, 0),
+    OPR_LT: (OP_LT, 1),
+    OPR_LE: (OP_LE, 1),
+    OPR_GT: (OP_LT, 0),
+    OPR_GE: (OP_LE, 0),
 }
 
 
 def posfix(fs: FuncState, op: int, e1: ExpDesc, e2: ExpDesc) -> None:
-    if op == BinOpr.AND:
+    if op == OPR_AND:
         assert e1.t == NO_JUMP  # list must be closed
         dischargevars(fs, e2)
         e2.f = concat(fs, e2.f, e1.f)
         e1.assign(e2)
-    elif op == BinOpr.OR:
+    elif op == OPR_OR:
         assert e1.f == NO_JUMP  # list must be closed
         dischargevars(fs, e2)
         e2.t = concat(fs, e2.t, e1.t)
         e1.assign(e2)
-    elif op == BinOpr.CONCAT:
+    elif op == OPR_CONCAT:
         exp2val(fs, e2)
-        if e2.k == VRELOCABLE and getcode(fs, e2) & 0x3F == _OP_CONCAT:
+        if e2.k == VRELOCABLE and getcode(fs, e2) & 0x3F == OP_CONCAT:
             i = getcode(fs, e2)
             assert e1.info == ((i >> POS_B) & 0x1FF) - 1
             freeexp(fs, e1)
@@ -863,8 +900,8 @@ def posfix(fs: FuncState, op: int, e1: ExpDesc, e2: ExpDesc) -> None:
             e1.info = e2.info
         else:
             exp2nextreg(fs, e2)  # operand must be on the 'stack'
-            codearith(fs, _OP_CONCAT, e1, e2)
-    elif op <= BinOpr.POW:
+            codearith(fs, OP_CONCAT, e1, e2)
+    elif op <= OPR_POW:
         codearith(fs, _ARITH[op], e1, e2)
     else:
         opcode, cond = _COMPARE[op]
@@ -876,8 +913,8 @@ def setlist(fs: FuncState, base: int, nelems: int, tostore: int) -> None:
     b = 0 if tostore == LUA_MULTRET else tostore
     assert tostore != 0
     if c <= MAXARG_C:
-        codeABC(fs, OpCode.SETLIST, base, b, c)
+        codeABC(fs, OP_SETLIST, base, b, c)
     else:
-        codeABC(fs, OpCode.SETLIST, base, b, 0)
+        codeABC(fs, OP_SETLIST, base, b, 0)
         code(fs, c, fs.ls.lastline)
     fs.freereg = base + 1  # free registers with list values

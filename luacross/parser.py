@@ -29,24 +29,85 @@ from luacross.codegen import (
     VUPVAL,
     VVARARG,
     VVOID,
-    BinOpr,
+    OPR_ADD,
+    OPR_AND,
+    OPR_CONCAT,
+    OPR_DIV,
+    OPR_EQ,
+    OPR_GE,
+    OPR_GT,
+    OPR_LE,
+    OPR_LEN,
+    OPR_LT,
+    OPR_MINUS,
+    OPR_MOD,
+    OPR_MUL,
+    OPR_NE,
+    OPR_NOT,
+    OPR_OR,
+    OPR_POW,
+    OPR_SUB,
     BlockCnt,
     ExpDesc,
     FuncState,
-    UnOpr,
 )
-from luacross.lexer import LexState, TokenKind, token2str, tokenize
+from luacross.lexer import (
+    TK_AND,
+    TK_BREAK,
+    TK_CONCAT,
+    TK_DO,
+    TK_DOTS,
+    TK_ELSE,
+    TK_ELSEIF,
+    TK_END,
+    TK_EOS,
+    TK_EQ,
+    TK_FALSE,
+    TK_FOR,
+    TK_FUNCTION,
+    TK_GE,
+    TK_IF,
+    TK_IN,
+    TK_LE,
+    TK_LOCAL,
+    TK_NAME,
+    TK_NE,
+    TK_NIL,
+    TK_NOT,
+    TK_NUMBER,
+    TK_OR,
+    TK_REPEAT,
+    TK_RETURN,
+    TK_STRING,
+    TK_THEN,
+    TK_TRUE,
+    TK_UNTIL,
+    TK_WHILE,
+    LexState,
+    token2str,
+    tokenize,
+)
 from luacross.opcodes import (
     LFIELDS_PER_FLUSH,
     LUAI_MAXCCALLS,
     LUAI_MAXUPVALUES,
     LUAI_MAXVARS,
     MAX_INT,
-    OpCode,
+    OP_CALL,
+    OP_CLOSE,
+    OP_CLOSURE,
+    OP_FORLOOP,
+    OP_FORPREP,
+    OP_GETUPVAL,
+    OP_LOADK,
+    OP_MOVE,
+    OP_NEWTABLE,
+    OP_SETTABLE,
+    OP_TAILCALL,
+    OP_TFORLOOP,
+    OP_VARARG,
 )
 
-TK = TokenKind
-_NAME, _STRING, _NUMBER, _EOS, _DOTS = TK.NAME, TK.STRING, TK.NUMBER, TK.EOS, TK.DOTS
 _LPAREN, _RPAREN, _LBRACE, _RBRACE = ord("("), ord(")"), ord("{"), ord("}")
 _LBRACKET, _RBRACKET, _DOT, _COLON = ord("["), ord("]"), ord("."), ord(":")
 _COMMA, _SEMI, _ASSIGN = ord(","), ord(";"), ord("=")
@@ -70,7 +131,7 @@ def compile_source(source: bytes, chunkname: bytes, target: Target = FLOAT) -> P
     fs.f.is_vararg = VARARG_ISVARARG  # main func. is always vararg
     ls.next()  # read first token
     chunk(ls)
-    check(ls, _EOS)
+    check(ls, TK_EOS)
     close_func(ls)
     return fs.f
 
@@ -115,8 +176,8 @@ def check_match(ls: LexState, what: int, who: int, where: int) -> None:
 
 
 def str_checkname(ls: LexState) -> bytes:
-    if ls.t.kind != _NAME:
-        raise error_expected(ls, _NAME)
+    if ls.t.kind != TK_NAME:
+        raise error_expected(ls, TK_NAME)
     name = ls.t.value
     ls.next()
     return name
@@ -277,7 +338,7 @@ def leaveblock(fs: FuncState) -> None:
     fs.bl = bl.previous
     removevars(fs.ls, bl.nactvar)
     if bl.upval:
-        K.codeABC(fs, OpCode.CLOSE, bl.nactvar, 0, 0)
+        K.codeABC(fs, OP_CLOSE, bl.nactvar, 0, 0)
     # a block either controls scope or breaks (never both)
     assert not bl.isbreakable or not bl.upval
     assert bl.nactvar == fs.nactvar
@@ -289,9 +350,9 @@ def pushclosure(ls: LexState, func: FuncState, v: ExpDesc) -> None:
     fs = ls.fs
     f = fs.f
     f.protos.append(func.f)
-    v.init(VRELOCABLE, K.codeABx(fs, OpCode.CLOSURE, 0, len(f.protos) - 1))
+    v.init(VRELOCABLE, K.codeABx(fs, OP_CLOSURE, 0, len(f.protos) - 1))
     for kind, info in func.upvalues:
-        o = OpCode.MOVE if kind == VLOCAL else OpCode.GETUPVAL
+        o = OP_MOVE if kind == VLOCAL else OP_GETUPVAL
         K.codeABC(fs, o, 0, info, 0)
 
 
@@ -350,7 +411,7 @@ def recfield(ls: LexState, cc: ConsControl) -> None:
     fs = ls.fs
     reg = fs.freereg
     key, val = ExpDesc(), ExpDesc()
-    if ls.t.kind == _NAME:
+    if ls.t.kind == TK_NAME:
         checklimit(fs, cc.nh, MAX_INT, "items in a constructor")
         checkname(ls, key)
     else:  # ls.t is '['
@@ -359,7 +420,7 @@ def recfield(ls: LexState, cc: ConsControl) -> None:
     checknext(ls, _ASSIGN)
     rkkey = K.exp2RK(fs, key)
     expr(ls, val)
-    K.codeABC(fs, OpCode.SETTABLE, cc.t.info, rkkey, K.exp2RK(fs, val))
+    K.codeABC(fs, OP_SETTABLE, cc.t.info, rkkey, K.exp2RK(fs, val))
     fs.freereg = reg  # free registers
 
 
@@ -406,7 +467,7 @@ def constructor(ls: LexState, t: ExpDesc) -> None:
     # constructor -> '{' [ field { fieldsep field } [ fieldsep ] ] '}'
     fs = ls.fs
     line = ls.linenumber
-    pc = K.codeABC(fs, OpCode.NEWTABLE, 0, 0, 0)
+    pc = K.codeABC(fs, OP_NEWTABLE, 0, 0, 0)
     cc = ConsControl(t)
     t.init(VRELOCABLE, pc)
     K.exp2nextreg(fs, t)  # fix it at stack top (for gc)
@@ -417,7 +478,7 @@ def constructor(ls: LexState, t: ExpDesc) -> None:
         if kind == _RBRACE:
             break
         closelistfield(fs, cc)
-        if kind == _NAME:  # may be listfields or recfields
+        if kind == TK_NAME:  # may be listfields or recfields
             if ls.lookahead().kind != _ASSIGN:  # expression?
                 listfield(ls, cc)
             else:
@@ -443,10 +504,10 @@ def parlist(ls: LexState) -> None:
     if ls.t.kind != _RPAREN:  # is `parlist' not empty?
         while True:
             kind = ls.t.kind
-            if kind == _NAME:  # param -> NAME
+            if kind == TK_NAME:  # param -> NAME
                 new_localvar(ls, str_checkname(ls), nparams)
                 nparams += 1
-            elif kind == _DOTS:  # param -> `...'
+            elif kind == TK_DOTS:  # param -> `...'
                 ls.next()
                 # LUA_COMPAT_VARARG: use `arg' as default name
                 new_localvar(ls, b"arg", nparams)
@@ -473,7 +534,7 @@ def body(ls: LexState, e: ExpDesc, needself: bool, line: int) -> None:
     checknext(ls, _RPAREN)
     chunk(ls)
     new_fs.f.lastlinedefined = ls.linenumber
-    check_match(ls, TK.END, TK.FUNCTION, line)
+    check_match(ls, TK_END, TK_FUNCTION, line)
     close_func(ls)
     pushclosure(ls, new_fs, e)
 
@@ -506,7 +567,7 @@ def funcargs(ls: LexState, f: ExpDesc) -> None:
         check_match(ls, _RPAREN, _LPAREN, line)
     elif kind == _LBRACE:  # funcargs -> constructor
         constructor(ls, args)
-    elif kind == _STRING:  # funcargs -> STRING
+    elif kind == TK_STRING:  # funcargs -> STRING
         codestring(ls, args, ls.t.value)
         ls.next()  # must use `seminfo' before `next'
     else:
@@ -519,7 +580,7 @@ def funcargs(ls: LexState, f: ExpDesc) -> None:
         if args.k != VVOID:
             K.exp2nextreg(fs, args)  # close last argument
         nparams = fs.freereg - (base + 1)
-    f.init(VCALL, K.codeABC(fs, OpCode.CALL, base, nparams + 1, 2))
+    f.init(VCALL, K.codeABC(fs, OP_CALL, base, nparams + 1, 2))
     K.fixline(fs, line)
     fs.freereg = base + 1  # call removes function and arguments, leaves one result
 
@@ -527,7 +588,7 @@ def funcargs(ls: LexState, f: ExpDesc) -> None:
 def prefixexp(ls: LexState, v: ExpDesc) -> None:
     # prefixexp -> NAME | '(' expr ')'
     kind = ls.t.kind
-    if kind == _NAME:
+    if kind == TK_NAME:
         singlevar(ls, v)
     elif kind == _LPAREN:
         line = ls.linenumber
@@ -558,7 +619,7 @@ def primaryexp(ls: LexState, v: ExpDesc) -> None:
             checkname(ls, key)
             K.self_(fs, v, key)
             funcargs(ls, v)
-        elif kind == _LPAREN or kind == _STRING or kind == _LBRACE:  # funcargs
+        elif kind == _LPAREN or kind == TK_STRING or kind == _LBRACE:  # funcargs
             K.exp2nextreg(fs, v)
             funcargs(ls, v)
         else:
@@ -569,26 +630,26 @@ def simpleexp(ls: LexState, v: ExpDesc) -> None:
     # simpleexp -> NUMBER | STRING | NIL | true | false | ... |
     #              constructor | FUNCTION body | primaryexp
     kind = ls.t.kind
-    if kind == _NUMBER:
+    if kind == TK_NUMBER:
         v.init(VKNUM, 0)
         v.nval = ls.t.value
-    elif kind == _STRING:
+    elif kind == TK_STRING:
         codestring(ls, v, ls.t.value)
-    elif kind == TK.NIL:
+    elif kind == TK_NIL:
         v.init(VNIL, 0)
-    elif kind == TK.TRUE:
+    elif kind == TK_TRUE:
         v.init(VTRUE, 0)
-    elif kind == TK.FALSE:
+    elif kind == TK_FALSE:
         v.init(VFALSE, 0)
-    elif kind == _DOTS:  # vararg
+    elif kind == TK_DOTS:  # vararg
         fs = ls.fs
         check_condition(ls, fs.f.is_vararg, "cannot use '...' outside a vararg function")
         fs.f.is_vararg &= ~VARARG_NEEDSARG  # don't need 'arg'
-        v.init(VVARARG, K.codeABC(fs, OpCode.VARARG, 0, 1, 0))
+        v.init(VVARARG, K.codeABC(fs, OP_VARARG, 0, 1, 0))
     elif kind == _LBRACE:  # constructor
         constructor(ls, v)
         return
-    elif kind == TK.FUNCTION:
+    elif kind == TK_FUNCTION:
         ls.next()
         body(ls, v, False, ls.linenumber)
         return
@@ -598,23 +659,23 @@ def simpleexp(ls: LexState, v: ExpDesc) -> None:
     ls.next()
 
 
-_UNOPR = {TK.NOT: UnOpr.NOT, ord("-"): UnOpr.MINUS, ord("#"): UnOpr.LEN}
+_UNOPR = {TK_NOT: OPR_NOT, ord("-"): OPR_MINUS, ord("#"): OPR_LEN}
 _BINOPR = {
-    ord("+"): BinOpr.ADD,
-    ord("-"): BinOpr.SUB,
-    ord("*"): BinOpr.MUL,
-    ord("/"): BinOpr.DIV,
-    ord("%"): BinOpr.MOD,
-    ord("^"): BinOpr.POW,
-    TK.CONCAT: BinOpr.CONCAT,
-    TK.NE: BinOpr.NE,
-    TK.EQ: BinOpr.EQ,
-    ord("<"): BinOpr.LT,
-    TK.LE: BinOpr.LE,
-    ord(">"): BinOpr.GT,
-    TK.GE: BinOpr.GE,
-    TK.AND: BinOpr.AND,
-    TK.OR: BinOpr.OR,
+    ord("+"): OPR_ADD,
+    ord("-"): OPR_SUB,
+    ord("*"): OPR_MUL,
+    ord("/"): OPR_DIV,
+    ord("%"): OPR_MOD,
+    ord("^"): OPR_POW,
+    TK_CONCAT: OPR_CONCAT,
+    TK_NE: OPR_NE,
+    TK_EQ: OPR_EQ,
+    ord("<"): OPR_LT,
+    TK_LE: OPR_LE,
+    ord(">"): OPR_GT,
+    TK_GE: OPR_GE,
+    TK_AND: OPR_AND,
+    TK_OR: OPR_OR,
 }
 # (left, right) priority per BinOpr; if this changes, UNARY_PRIORITY must stay above
 # every left priority except power's
@@ -662,7 +723,7 @@ def expr(ls: LexState, v: ExpDesc) -> None:
 
 # --- rules for statements -----------------------------------------------------------
 
-_BLOCK_FOLLOW = frozenset((TK.ELSE, TK.ELSEIF, TK.END, TK.UNTIL, TK.EOS))
+_BLOCK_FOLLOW = frozenset((TK_ELSE, TK_ELSEIF, TK_END, TK_UNTIL, TK_EOS))
 
 
 def block(ls: LexState) -> None:
@@ -699,7 +760,7 @@ def check_conflict(ls: LexState, lh: LHSAssign | None, v: ExpDesc) -> None:
                 lh.v.aux = extra  # previous assignment will use safe copy
         lh = lh.prev
     if conflict:
-        K.codeABC(fs, OpCode.MOVE, fs.freereg, v.info, 0)  # make copy
+        K.codeABC(fs, OP_MOVE, fs.freereg, v.info, 0)  # make copy
         K.reserveregs(fs, 1)
 
 
@@ -748,7 +809,7 @@ def breakstat(ls: LexState) -> None:
     if bl is None:
         raise ls.syntaxerror("no loop to break")
     if upval:
-        K.codeABC(fs, OpCode.CLOSE, bl.nactvar, 0, 0)
+        K.codeABC(fs, OP_CLOSE, bl.nactvar, 0, 0)
     bl.breaklist = K.concat(fs, bl.breaklist, K.jump(fs))
 
 
@@ -759,10 +820,10 @@ def whilestat(ls: LexState, line: int) -> None:
     whileinit = K.getlabel(fs)
     condexit = cond(ls)
     new_block(fs, True)
-    checknext(ls, TK.DO)
+    checknext(ls, TK_DO)
     block(ls)
     K.patchlist(fs, K.jump(fs), whileinit)
-    check_match(ls, TK.END, TK.WHILE, line)
+    check_match(ls, TK_END, TK_WHILE, line)
     leaveblock(fs)
     K.patchtohere(fs, condexit)  # false conditions finish the loop
 
@@ -775,7 +836,7 @@ def repeatstat(ls: LexState, line: int) -> None:
     bl2 = new_block(fs, False)  # scope block
     ls.next()  # skip REPEAT
     chunk(ls)
-    check_match(ls, TK.UNTIL, TK.REPEAT, line)
+    check_match(ls, TK_UNTIL, TK_REPEAT, line)
     condexit = cond(ls)  # read condition (inside scope block)
     if not bl2.upval:  # no upvalues?
         leaveblock(fs)  # finish scope
@@ -800,8 +861,8 @@ def forbody(ls: LexState, base: int, line: int, nvars: int, isnum: bool) -> None
     # forbody -> DO block
     fs = ls.fs
     adjustlocalvars(ls, 3)  # control variables
-    checknext(ls, TK.DO)
-    prep = K.codeAsBx(fs, OpCode.FORPREP, base, NO_JUMP) if isnum else K.jump(fs)
+    checknext(ls, TK_DO)
+    prep = K.codeAsBx(fs, OP_FORPREP, base, NO_JUMP) if isnum else K.jump(fs)
     new_block(fs, False)  # scope for declared variables
     adjustlocalvars(ls, nvars)
     K.reserveregs(fs, nvars)
@@ -809,9 +870,9 @@ def forbody(ls: LexState, base: int, line: int, nvars: int, isnum: bool) -> None
     leaveblock(fs)  # end of scope for declared variables
     K.patchtohere(fs, prep)
     if isnum:
-        endfor = K.codeAsBx(fs, OpCode.FORLOOP, base, NO_JUMP)
+        endfor = K.codeAsBx(fs, OP_FORLOOP, base, NO_JUMP)
     else:
-        endfor = K.codeABC(fs, OpCode.TFORLOOP, base, 0, nvars)
+        endfor = K.codeABC(fs, OP_TFORLOOP, base, 0, nvars)
     K.fixline(fs, line)  # pretend that `OP_FOR' starts the loop
     K.patchlist(fs, endfor if isnum else K.jump(fs), prep + 1)
 
@@ -831,7 +892,7 @@ def fornum(ls: LexState, varname: bytes, line: int) -> None:
     if testnext(ls, _COMMA):
         exp1(ls)  # optional step
     else:  # default step = 1
-        K.codeABx(fs, OpCode.LOADK, fs.freereg, K.numberK(fs, 1 if fs.integral else 1.0))
+        K.codeABx(fs, OP_LOADK, fs.freereg, K.numberK(fs, 1 if fs.integral else 1.0))
         K.reserveregs(fs, 1)
     forbody(ls, base, line, 1, True)
 
@@ -851,7 +912,7 @@ def forlist(ls: LexState, indexname: bytes) -> None:
     while testnext(ls, _COMMA):
         new_localvar(ls, str_checkname(ls), nvars)
         nvars += 1
-    checknext(ls, TK.IN)
+    checknext(ls, TK_IN)
     line = ls.linenumber
     adjust_assign(ls, 3, explist1(ls, e), e)
     K.checkstack(fs, 3)  # extra space to call generator
@@ -867,11 +928,11 @@ def forstat(ls: LexState, line: int) -> None:
     kind = ls.t.kind
     if kind == _ASSIGN:
         fornum(ls, varname, line)
-    elif kind == _COMMA or kind == TK.IN:
+    elif kind == _COMMA or kind == TK_IN:
         forlist(ls, varname)
     else:
         raise ls.syntaxerror("'=' or 'in' expected")
-    check_match(ls, TK.END, TK.FOR, line)
+    check_match(ls, TK_END, TK_FOR, line)
     leaveblock(fs)  # loop scope (`break' jumps to this point)
 
 
@@ -879,7 +940,7 @@ def test_then_block(ls: LexState) -> int:
     # test_then_block -> [IF | ELSEIF] cond THEN block
     ls.next()  # skip IF or ELSEIF
     condexit = cond(ls)
-    checknext(ls, TK.THEN)
+    checknext(ls, TK_THEN)
     block(ls)  # `then' part
     return condexit
 
@@ -889,11 +950,11 @@ def ifstat(ls: LexState, line: int) -> None:
     fs = ls.fs
     escapelist = NO_JUMP
     flist = test_then_block(ls)  # IF cond THEN block
-    while ls.t.kind == TK.ELSEIF:
+    while ls.t.kind == TK_ELSEIF:
         escapelist = K.concat(fs, escapelist, K.jump(fs))
         K.patchtohere(fs, flist)
         flist = test_then_block(ls)  # ELSEIF cond THEN block
-    if ls.t.kind == TK.ELSE:
+    if ls.t.kind == TK_ELSE:
         escapelist = K.concat(fs, escapelist, K.jump(fs))
         K.patchtohere(fs, flist)
         ls.next()  # skip ELSE (after patch, for correct line info)
@@ -901,7 +962,7 @@ def ifstat(ls: LexState, line: int) -> None:
     else:
         escapelist = K.concat(fs, escapelist, flist)
     K.patchtohere(fs, escapelist)
-    check_match(ls, TK.END, TK.IF, line)
+    check_match(ls, TK_END, TK_IF, line)
 
 
 def localfunc(ls: LexState) -> None:
@@ -979,7 +1040,7 @@ def retstat(ls: LexState) -> None:
             K.setmultret(fs, e)
             if e.k == VCALL and nret == 1:  # tail call?
                 i = K.getcode(fs, e)
-                K.setcode(fs, e, (i & ~0x3F) | OpCode.TAILCALL)
+                K.setcode(fs, e, (i & ~0x3F) | OP_TAILCALL)
                 assert (i >> 6) & 0xFF == fs.nactvar
             first = fs.nactvar
             nret = LUA_MULTRET  # return all values
@@ -996,30 +1057,30 @@ def statement(ls: LexState) -> bool:
     """One statement; True if it must be the last one of its block."""
     line = ls.linenumber  # may be needed for error messages
     kind = ls.t.kind
-    if kind == TK.IF:  # stat -> ifstat
+    if kind == TK_IF:  # stat -> ifstat
         ifstat(ls, line)
-    elif kind == TK.WHILE:  # stat -> whilestat
+    elif kind == TK_WHILE:  # stat -> whilestat
         whilestat(ls, line)
-    elif kind == TK.DO:  # stat -> DO block END
+    elif kind == TK_DO:  # stat -> DO block END
         ls.next()  # skip DO
         block(ls)
-        check_match(ls, TK.END, TK.DO, line)
-    elif kind == TK.FOR:  # stat -> forstat
+        check_match(ls, TK_END, TK_DO, line)
+    elif kind == TK_FOR:  # stat -> forstat
         forstat(ls, line)
-    elif kind == TK.REPEAT:  # stat -> repeatstat
+    elif kind == TK_REPEAT:  # stat -> repeatstat
         repeatstat(ls, line)
-    elif kind == TK.FUNCTION:  # stat -> funcstat
+    elif kind == TK_FUNCTION:  # stat -> funcstat
         funcstat(ls, line)
-    elif kind == TK.LOCAL:  # stat -> localstat
+    elif kind == TK_LOCAL:  # stat -> localstat
         ls.next()  # skip LOCAL
-        if testnext(ls, TK.FUNCTION):  # local function?
+        if testnext(ls, TK_FUNCTION):  # local function?
             localfunc(ls)
         else:
             localstat(ls)
-    elif kind == TK.RETURN:  # stat -> retstat
+    elif kind == TK_RETURN:  # stat -> retstat
         retstat(ls)
         return True  # must be last statement
-    elif kind == TK.BREAK:  # stat -> breakstat
+    elif kind == TK_BREAK:  # stat -> breakstat
         ls.next()  # skip BREAK
         breakstat(ls)
         return True  # must be last statement
