@@ -12,6 +12,7 @@ Programs are only compiled, never run: they need not be meaningful.
 """
 
 import random
+import re
 from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
@@ -44,6 +45,10 @@ TRICKY_FOLDS = [
     "2^53+1", "3^21", "10/3", "-2^2", "- -2", "0^0", "(0/0)^0", "1%(1/0)", "-(0)", "-0",
     "2^1024",
 ]  # fmt: skip
+# the integer build's lexer rejects any numeral with a fraction or an exponent
+_NOT_INTEGRAL = re.compile(r"\.|^\d+[eE]|0x1p")
+INTEGRAL_NUMERALS = [n for n in TRICKY_NUMERALS if not _NOT_INTEGRAL.search(n)]
+INTEGRAL_FOLDS = [f for f in TRICKY_FOLDS if not re.search(r"\.|\de", f)]
 STRING_ESCAPES = [
     "\\n", "\\t", "\\\\", '\\"', "\\'", "\\a", "\\b", "\\f", "\\r", "\\v", "\\000", "\\065",
     "\\255", "\\0123", "\\?", "\\q", "\\z", "\\\n",
@@ -78,8 +83,9 @@ class _Func:
 class _ChunkBuilder:
     """Builds one chunk's text from hypothesis draws (`draw`)."""
 
-    def __init__(self, draw) -> None:
+    def __init__(self, draw, integral: bool) -> None:
         self.draw = draw
+        self.integral = integral
         self.budget = draw(st.integers(3, 70))  # statements left
         self.func = _Func(None, is_vararg=True, depth=0)
         self.block_depth = 0
@@ -171,12 +177,12 @@ class _ChunkBuilder:
         if kind == 0:
             return str(self.count(0, 300))
         if kind == 1:
-            return self.pick(TRICKY_NUMERALS)
+            return self.pick(INTEGRAL_NUMERALS if self.integral else TRICKY_NUMERALS)
+        if kind == 3 or self.integral:
+            return hex(self.count(0, 2**40)).replace("x", self.pick(["x", "X"]))
         if kind == 2:
             value = self.draw(st.floats(min_value=0, allow_nan=False, allow_infinity=False))
             return repr(value)
-        if kind == 3:
-            return hex(self.count(0, 2**40)).replace("x", self.pick(["x", "X"]))
         sign = self.pick(["", "+", "-"])
         return f"{self.count(0, 99)}.{self.count(0, 999)}e{sign}{self.count(0, 30)}"
 
@@ -230,7 +236,7 @@ class _ChunkBuilder:
             op = self.pick(UNARY_OPS)
             return f"{op} {self.expr(depth + 1)}"  # a space keeps `- -x` from being `--x`
         if kind == 8:
-            return self.pick(TRICKY_FOLDS)
+            return self.pick(INTEGRAL_FOLDS if self.integral else TRICKY_FOLDS)
         if kind == 9:
             return self.arith_chain()
         if kind == 10:
@@ -335,7 +341,7 @@ class _ChunkBuilder:
             elif kind == 4:
                 items.append(f"{rng.choice(FIELD_NAMES)}{rng.randint(0, 9)} = {rng.randint(0, 9)}")
             else:
-                items.append(rng.choice(["true", "false", "nil", "1.5", "-3"]))
+                items.append(rng.choice(["true", "false", "nil", "-3", "1.5"][: 4 + (not self.integral)]))
             if rng.randint(0, 15) == 0:
                 items[-1] += "\n"
         if self.chance(30):
@@ -520,8 +526,9 @@ class _ChunkBuilder:
 
 
 @st.composite
-def lua_chunks(draw) -> bytes:
-    """A valid Lua 5.1 chunk (bytes) within NodeMCU's compiler limits."""
-    text = _ChunkBuilder(draw).chunk()
+def lua_chunks(draw, integral: bool = False) -> bytes:
+    """A valid Lua 5.1 chunk (bytes) within NodeMCU's compiler limits; `integral`:
+    numerals the integer build accepts too (no fraction or exponent)."""
+    text = _ChunkBuilder(draw, integral).chunk()
     newline = draw(st.sampled_from(["\n", "\n", "\n", "\r\n", "\r"]))
     return text.replace("\n", newline).encode("latin-1")
