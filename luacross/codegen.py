@@ -18,7 +18,6 @@ stock per-pc list and NodeMCU's packed line info.
 
 import math
 from dataclasses import dataclass, field
-from enum import IntEnum
 
 from lfs_format.lineinfo import LineInfoWriter
 from lfs_format.proto import Proto
@@ -72,67 +71,23 @@ NO_JUMP = -1
 LUA_MULTRET = -1
 
 
-class ExpKind(IntEnum):
-    """expkind (lparser.h); the order matters (VLOCAL..VINDEXED are variables)."""
+# Plain ints, as C's enums are: an IntEnum member lookup costs ~60 ns in
+# Python 3.11 (a module global ~5 ns), and these are read on every expression.
 
-    VVOID = 0
-    VNIL = 1
-    VTRUE = 2
-    VFALSE = 3
-    VK = 4
-    VKNUM = 5
-    VLOCAL = 6
-    VUPVAL = 7
-    VGLOBAL = 8
-    VINDEXED = 9
-    VJMP = 10
-    VRELOCABLE = 11
-    VNONRELOC = 12
-    VCALL = 13
-    VVARARG = 14
-
-
-# the kinds, BinOpr and UnOpr as plain ints, as lparser.h/lcode.h name them (an
-# IntEnum member lookup costs ~60 ns in Python 3.11, a module global ~5 ns)
+# expkind (lparser.h); the order matters (VLOCAL..VINDEXED are variables)
 (
     VVOID, VNIL, VTRUE, VFALSE, VK, VKNUM, VLOCAL, VUPVAL,
     VGLOBAL, VINDEXED, VJMP, VRELOCABLE, VNONRELOC, VCALL, VVARARG,
-) = map(int, ExpKind)  # fmt: skip
+) = range(15)  # fmt: skip
 
-
-class BinOpr(IntEnum):
-    """BinOpr (lcode.h), in ORDER OPR."""
-
-    ADD = 0
-    SUB = 1
-    MUL = 2
-    DIV = 3
-    MOD = 4
-    POW = 5
-    CONCAT = 6
-    NE = 7
-    EQ = 8
-    LT = 9
-    LE = 10
-    GT = 11
-    GE = 12
-    AND = 13
-    OR = 14
-    NOBINOPR = 15
-
-
-class UnOpr(IntEnum):
-    MINUS = 0
-    NOT = 1
-    LEN = 2
-    NOUNOPR = 3
-
-
+# BinOpr (lcode.h), in ORDER OPR
 (
     OPR_ADD, OPR_SUB, OPR_MUL, OPR_DIV, OPR_MOD, OPR_POW, OPR_CONCAT, OPR_NE, OPR_EQ,
     OPR_LT, OPR_LE, OPR_GT, OPR_GE, OPR_AND, OPR_OR, OPR_NOBINOPR,
-) = map(int, BinOpr)  # fmt: skip
-OPR_MINUS, OPR_NOT, OPR_LEN, OPR_NOUNOPR = map(int, UnOpr)
+) = range(16)  # fmt: skip
+
+# UnOpr (lcode.h)
+OPR_MINUS, OPR_NOT, OPR_LEN, OPR_NOUNOPR = range(4)
 
 
 @dataclass(slots=True)
@@ -413,8 +368,10 @@ def checkstack(fs: FuncState, n: int) -> None:
 
 
 def reserveregs(fs: FuncState, n: int) -> None:
-    checkstack(fs, n)
-    fs.freereg += n
+    newstack = fs.freereg + n
+    if newstack > fs.f.maxstacksize:  # checkstack's test, inlined: this runs per register
+        checkstack(fs, n)
+    fs.freereg = newstack
 
 
 def freereg(fs: FuncState, reg: int) -> None:
@@ -443,7 +400,8 @@ def addk(fs: FuncState, key: object, v: object) -> int:
 
 
 def stringK(fs: FuncState, s: bytes) -> int:
-    return addk(fs, s, s)
+    idx = fs.h.get(s)  # addk's lookup, inlined: most strings are seen before
+    return addk(fs, s, s) if idx is None else idx
 
 
 def numberK(fs: FuncState, r: float | int) -> int:
@@ -559,7 +517,8 @@ def exp2reg(fs: FuncState, e: ExpDesc, reg: int) -> None:
 
 def exp2nextreg(fs: FuncState, e: ExpDesc) -> None:
     dischargevars(fs, e)
-    freeexp(fs, e)
+    if e.k == VNONRELOC:  # freeexp
+        freereg(fs, e.info)
     reserveregs(fs, 1)
     exp2reg(fs, e, fs.freereg - 1)
 
