@@ -7,6 +7,7 @@ Expected bytes are the reference outputs quoted in the formats reference
 import lupa.lua51
 import pytest
 
+import luacross.opcodes
 from lfs_format.lc import read_chunk
 from luacross.parser import compile_source
 
@@ -63,3 +64,10 @@ def test_main_function_is_vararg_and_arg_compat_params():
     # LUA_COMPAT_VARARG: HASARG | ISVARARG | NEEDSARG unless `...` is used; `arg` is a hidden local
     assert [p.header() for p in proto.walk()] == [p.header() for p in stock.walk()]
     assert [p.is_vararg for p in proto.walk()] == [2, 7, 3]
+
+
+def test_op_constants_match_opcodes():
+    # the code generator emits plain-int OP_* names; they must follow lopcodes.h's order
+    for op in luacross.opcodes.OpCode:
+        value = getattr(luacross.opcodes, f"OP_{op.name}")
+        assert value == op and type(value) is int

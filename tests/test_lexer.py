@@ -7,6 +7,7 @@ NodeMCU's llex.c is stock 5.1's (LUA_COMPAT_LSTR 1, MAXSRC 80), so stock Lua
 import lupa.lua51
 import pytest
 
+import luacross.lexer
 from luacross.lexer import (
     LexState,
     LuaSyntaxError,
@@ -197,3 +198,10 @@ def test_lookahead_moves_linenumber():
     assert ls.linenumber == 3
     ls.next()
     assert ls.lastline == 3
+
+
+def test_tk_constants_match_token_kinds():
+    # the parser compares kinds with plain-int TK_* names; they must follow luaX_tokens
+    for kind in TokenKind:
+        value = getattr(luacross.lexer, f"TK_{kind.name}")
+        assert value == kind and type(value) is int
