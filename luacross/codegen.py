@@ -145,6 +145,7 @@ class FuncState:
     bl: BlockCnt | None = None
     actvar: list[int] = field(default_factory=list)  # active local -> locvar index
     locvar_names: list[bytes] = field(default_factory=list)  # registerlocalvar's names
+    declared: set[bytes] = field(default_factory=set)  # the same names, for searchvar
     upvalues: list[tuple[int, int]] = field(default_factory=list)  # (kind, info)
     lines: LineInfoWriter = field(default_factory=LineInfoWriter)
 

@@ -210,6 +210,7 @@ def checkname(ls: LexState, e: ExpDesc) -> None:
 def registerlocalvar(ls: LexState, varname: bytes) -> int:
     names = ls.fs.locvar_names
     names.append(varname)
+    ls.fs.declared.add(varname)
     return len(names) - 1
 
 
@@ -250,6 +251,8 @@ def indexupvalue(fs: FuncState, name: bytes, v: ExpDesc) -> int:
 
 
 def searchvar(fs: FuncState, n: bytes) -> int:
+    if n not in fs.declared:  # never a local here (most globals): skip the scan
+        return -1
     names = fs.locvar_names
     actvar = fs.actvar
     for i in range(fs.nactvar - 1, -1, -1):
