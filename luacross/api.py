@@ -48,7 +48,9 @@ def read_input(path: str | None) -> tuple[bytes, bytes]:
                 data = source.read()
         except OSError as exc:
             reason = os.strerror(exc.errno) if exc.errno else str(exc)
-            raise InputError(f"cannot open {path}: {reason}") from None
+            # fopen() succeeds on a directory; luaL_loadfile's first read then fails
+            what = "read" if isinstance(exc, IsADirectoryError) else "open"
+            raise InputError(f"cannot {what} {path}: {reason}") from None
         chunkname = b"@" + os.fsencode(path)
     if data.startswith(b"#"):
         newline = data.find(b"\n")

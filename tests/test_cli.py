@@ -153,6 +153,15 @@ def test_missing_input_file_message(tmp_path, monkeypatch):
     assert not (tmp_path / "out.lc").exists()
 
 
+def test_directory_input_cannot_be_read(tmp_path, monkeypatch):
+    """luac.cross: fopen() opens a directory, the first read fails (lauxlib errfile "read")."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d").mkdir()
+    run = run_cli(["-o", "out", "d"])
+    assert run.status == 1
+    assert run.stderr == b"luacross: cannot read d: Is a directory\n"
+
+
 # -- outputs are all-or-nothing ---------------------------------------------------
 
 
