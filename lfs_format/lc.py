@@ -110,7 +110,10 @@ def dump_chunk(proto: Proto, target: Target, strip: bool = False) -> bytes:
 
 
 def header_bytes(target: Target) -> bytes:
-    """The 12-byte chunk header; bytes 10-11 (sizeof lua_Number, integral flag) are chosen here only."""
+    """The 12-byte chunk header (both sides use it).
+
+    Bytes 10-11 (sizeof lua_Number, integral flag) are chosen here and nowhere else.
+    """
     return LUA_SIGNATURE + bytes(
         (
             LUAC_VERSION,

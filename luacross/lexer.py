@@ -241,7 +241,8 @@ def tokenize(source: bytes, chunkname: bytes, integral: bool = False) -> list[To
             pos = m.end()
             if group == 2:
                 kind = RESERVED.get(text)
-                append(new(Token, (kind, None, line, None) if kind else (TK_NAME, text, line, None)))
+                token = (kind, None, line, None) if kind else (TK_NAME, text, line, None)
+                append(new(Token, token))
             elif group == 1:
                 line += 1
             elif group == 10 or group == 9:
