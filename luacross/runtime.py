@@ -548,6 +548,11 @@ def run_host_script(path: str, target: Target) -> Proto | None:
     luac.cross where its compiler rewinds line info (formats doc §3) or
     generates different code (§4). Upvalue values are lost, as in luac.cross.
     """
+    from luacross import api
+
+    # luac.cross's own VM compiles the script: its messages (an integer build's
+    # "malformed number", "cannot open") are luacross's compiler's
+    api.compile_files([path], target)
     lua = lua51.LuaRuntime(encoding=None, unpack_returned_tuples=True)
     f, err = lua.eval("function(p) local f, e = loadfile(p) return f, e end")(path.encode())
     if f is None:

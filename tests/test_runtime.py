@@ -4,7 +4,7 @@ import lupa.lua51 as lua51
 import pytest
 
 from lfs_format.errors import LoaderError, LuacrossError
-from lfs_format.target import FLOAT
+from lfs_format.target import FLOAT, INT
 from luacross.runtime import LfsDevice, LuaRuntimeError, check_image, run_host_script, run_image
 
 from golden import CORPUS, cases, epoch, output_blob
@@ -151,3 +151,14 @@ def test_run_host_script(tmp_path):
     script.write_text("error('boom')\n")
     with pytest.raises(LuacrossError, match="boom"):
         run_host_script(str(script), FLOAT)
+
+
+def test_host_script_is_compiled_for_the_target_first(tmp_path):
+    """luac.cross.int's own VM compiles the -e script: a float literal is its
+    "malformed number" error (the reference's exact message)."""
+    script = tmp_path / "io.lua"
+    script.write_bytes(b"print(1, 2.5)\nreturn nil\n")
+    with pytest.raises(LuacrossError) as error:
+        run_host_script(str(script), INT)
+    assert str(error.value) == f"{script}:1: malformed number near '2.5'"
+    assert run_host_script(str(script), FLOAT) is None
