@@ -7,7 +7,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install test demo bench system-deps clean
 
+# Bytecode is compiled ahead (compileall skips what is current): every luacross run
+# would otherwise recompile the modules where PYTHONDONTWRITEBYTECODE is set.
 install: $(STAMP)
+	@$(BIN)/python -m compileall -q luacross lfs_format
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

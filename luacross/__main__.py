@@ -1,7 +1,5 @@
 """`python -m luacross` runs the CLI."""
 
-import sys
+from luacross.cli import run
 
-from luacross.cli import main
-
-sys.exit(main())
+run()

@@ -11,6 +11,7 @@ Fatal errors print one line `luacross: <luac.cross's text>` on stderr and
 exit 1; an existing output file is never left half-written.
 """
 
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -202,6 +203,21 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def run() -> None:
+    """The console script: `main`, then exit without the interpreter's teardown.
+
+    Everything luacross writes is flushed or closed by then; skipping the
+    module teardown saves several milliseconds on every build step.
+    """
+    status = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # stdout closed by the reader (e.g. `| head`)
+        status = status or 1
+    os._exit(status)
+
+
 def compile_command(args: list[str]) -> int:
     """luac.c's `main` + `pmain`."""
     opts = parse_args(args)
@@ -310,4 +326,4 @@ def report(message: str) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
