@@ -20,15 +20,25 @@ and verifies every function as lundump does (`luaG_checkcode`), so callers
 problems are reported as `LcFormatError(reason, offset)`; where lundump
 has a message for the problem, `reason` is its text ("unexpected end", "bad
 header", "bad integer", "bad constant", "bad code", "code too deep"), so the
-CLI can print "<name>: <reason> in precompiled chunk". Stricter than lundump:
-trailing bytes after the main function, line info without its single NUL
-terminator, and NULL string constants or names are rejected too.
+CLI can print "<name>: <reason> in precompiled chunk". Bytes after the main
+function are ignored, as lua_load never reads them. Stricter than lundump:
+line info without its single NUL terminator, and NULL string constants or
+names are rejected too.
+
+Given a `target`, `read_chunk` checks the header as the target's own lundump
+does (`LoadHeader`) before reading the body: byte 10 (sizeof lua_Number) is
+taken from the file, and a chunk whose integral flag exceeds the target's has
+its numbers read as integers of that size and converted (lundump's `toflt`:
+an INT chunk loads into the float build). Byte-swapped (big-endian) chunks
+are not supported: they are a "bad header" here, where lundump swaps them.
 """
 
+import dataclasses
 import io
 import struct
 import sys
 from array import array
+from collections.abc import Callable
 
 from luacross.opcodes import (
     MAXSTACK,
@@ -240,30 +250,73 @@ class _Dumper:
 # loading (lundump.c)
 
 
-def read_chunk(data: bytes) -> tuple[Proto, Target]:
-    """Decode a chunk of any supported variant; returns the main Proto and its target.
+def read_chunk(data: bytes, target: Target | None = None) -> tuple[Proto, Target]:
+    """Decode a chunk; returns the main Proto and the target its numbers belong to.
 
+    Without `target`, any supported variant (HOST too) is read as its header
+    names it. With `target`, the header is checked as that target's lundump
+    checks it, so HOST and the other build's float chunks are a "bad header".
     A NULL source becomes the parent's (b"=?" for the main function), as
     lundump does. Packed line info is decoded into `lineinfo`.
     """
-    target = identify_target(bytes(data[:LUAC_HEADERSIZE]))
-    if data[:LUAC_HEADERSIZE] != header_bytes(target):
-        raise LcFormatError("bad header", 0)
-    loader = _Loader(bytes(data), target)
+    header = bytes(data[:LUAC_HEADERSIZE])
+    if target is None:
+        target = identify_target(header)
+        if header != header_bytes(target):
+            raise LcFormatError("bad header", 0)
+        loader = _Loader(bytes(data), target)
+    else:
+        loader = _loader_for_target(bytes(data), header, target)
     loader.stream.seek(LUAC_HEADERSIZE)
-    proto = loader.load_function(b"=?", 0)
-    if loader.stream.tell() != len(data):
-        raise LcFormatError("trailing garbage after precompiled chunk", loader.stream.tell())
-    return proto, target
+    return loader.load_function(b"=?", 0), target
+
+
+def _loader_for_target(data: bytes, header: bytes, target: Target) -> "_Loader":
+    # lundump's LoadHeader: the file's sizeof(lua_Number) is accepted as is, and
+    # toflt (integral flag above the target's) lets integer numbers in
+    if len(header) < LUAC_HEADERSIZE:
+        raise LcFormatError("unexpected end", len(header))
+    expected = bytearray(header_bytes(target))
+    got = bytearray(header)
+    numsize = expected[10] = got[10]
+    toflt = _signed_char(got[11]) > int(target.integral)
+    if toflt:
+        got[11] = expected[11]
+    if got != expected:
+        raise LcFormatError("bad header", 0)
+    if not toflt:  # numbers are read as the target's own, whatever byte 10 says
+        return _Loader(data, target)
+    layout = dataclasses.replace(
+        target, name=f"int{8 * numsize}", integral=True, number_size=numsize
+    )
+    if target.integral:
+        return _Loader(data, layout, _wrap_int32)
+    return _Loader(data, layout, float)
+
+
+def _signed_char(byte: int) -> int:
+    return byte - 256 if byte > 127 else byte
+
+
+def _wrap_int32(value: int) -> int:
+    # (lua_Number)y with an int32 lua_Number keeps the low 32 bits
+    return (value + 0x80000000) % 0x100000000 - 0x80000000
 
 
 class _Loader:
-    """LoadState: a stream over the chunk plus the target's records."""
+    """LoadState: a stream over the chunk, the records of its layout, and how
+    its numbers become the reading target's (lundump's toflt conversion)."""
 
-    def __init__(self, data: bytes, target: Target):
+    def __init__(
+        self,
+        data: bytes,
+        target: Target,
+        convert_number: Callable[[int], int | float] | None = None,
+    ):
         self.size = len(data)
         self.stream = io.BytesIO(data)
         self.target = target
+        self.convert_number = convert_number
         from .structs import lc_structs  # construct is only loaded to read chunks
 
         self.structs = lc_structs(target)
@@ -358,6 +411,8 @@ class _Loader:
                 constants.append(const.value != 0)
             elif const.type == LUA_TSTRING and const.value is None:
                 raise LcFormatError("bad constant", start)  # a NULL string constant
+            elif const.type == LUA_TNUMBER and self.convert_number is not None:
+                constants.append(self.convert_number(const.value))
             else:
                 constants.append(const.value)
         f.constants = constants

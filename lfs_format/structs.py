@@ -18,7 +18,10 @@ from construct import (
     Error,
     ExprAdapter,
     Float64l,
+    Int8sl,
+    Int16sl,
     Int32sl,
+    Int64sl,
     Int32ul,
     Int64ul,
     Pass,
@@ -44,6 +47,9 @@ def _encode_string(value: bytes | None, ctx) -> bytes:
     return b"" if value is None else value + b"\0"
 
 
+_INTEGERS = {1: Int8sl, 2: Int16sl, 4: Int32sl, 8: Int64sl}
+
+
 class LcStructs:
     """Every construct record of a `.lc` chunk for one `Target`."""
 
@@ -58,7 +64,12 @@ class LcStructs:
     def _create_basic_structs(self) -> None:
         self.Int = Int32sl
         self.SizeT = Int32ul if self.target.sizet_size == 4 else Int64ul
-        self.Number = Int32sl if self.target.integral else Float64l
+        if self.target.integral:
+            # lundump reads 1/2/4/8-byte integers when converting (toflt); other
+            # sizes read nothing there (an undefined value), so "bad constant" here
+            self.Number = _INTEGERS.get(self.target.number_size, Error)
+        else:
+            self.Number = Float64l
         # a Lua string: size_t length including the NUL, 0 for NULL
         self.String = ExprAdapter(Prefixed(self.SizeT, GreedyBytes), _decode_string, _encode_string)
 

@@ -72,15 +72,14 @@ def load_chunk(data: bytes, chunkname: bytes, target: Target) -> Proto:
 
 
 def read_precompiled(data: bytes, chunkname: bytes, target: Target) -> Proto:
-    """Read a `.lc` input; only the target's own format is accepted (lundump's header check)."""
+    """Read a `.lc` input as the target's lundump does: its header is checked
+    first, and an INT chunk loads into the float build (numbers converted)."""
     name = chunkname[1:] if chunkname[:1] in (b"@", b"=") else chunkname
     display = name.decode("utf-8", "surrogateescape")
     try:
-        proto, chunk_target = lc.read_chunk(data)
+        proto, _ = lc.read_chunk(data, target)
     except LcFormatError as exc:
         raise ChunkError(f"{display}: {exc.reason} in precompiled chunk") from None
-    if chunk_target.integral != target.integral or not chunk_target.packed_lineinfo:
-        raise ChunkError(f"{display}: bad header in precompiled chunk")
     return proto
 
 

@@ -162,6 +162,59 @@ def test_directory_input_cannot_be_read(tmp_path, monkeypatch):
     assert run.stderr == b"luacross: cannot read d: Is a directory\n"
 
 
+# -- precompiled inputs: what lundump accepts -------------------------------------
+
+# luac.cross / luac.cross.int -o of b"local x = 1\nprint(x)\nreturn function(a) return a + x end\n"
+# saved as a.lua, and of b"return 1\n" as r.lua (float build)
+A_FLOAT_LC = bytes.fromhex(
+    "1b4c756151000104040408000700000040612e6c75610000000000000000000000020308000000000100"
+    "000045400000800000005c40000164000000000000005e0000011e0080000200000003000000000000f0"
+    "3f04060000007072696e7400010000000000000003000000030000000101000204000000440000004c40"
+    "00005e0000011e0080000000000000000000030000008104000000000000000000040000000001030400"
+    "0000000000000000"
+)
+A_INT_LC = bytes.fromhex(
+    "1b4c756151000104040404010700000040612e6c75610000000000000000000000020308000000000100"
+    "000045400000800000005c40000164000000000000005e0000011e008000020000000301000000040600"
+    "00007072696e7400010000000000000003000000030000000101000204000000440000004c4000005e00"
+    "00011e008000000000000000000003000000810400000000000000000004000000000103040000000000"
+    "00000000"
+)
+R_FLOAT_LC = bytes.fromhex(
+    "1b4c756151000104040408000700000040722e6c75610000000000000000000000020203000000000100"
+    "00001e0000011e0080000100000003000000000000f03f00000000020000000000000300000000000000"
+    "0000"
+)
+
+
+def test_precompiled_trailer_ignored(tmp_path, monkeypatch):
+    """luac.cross: lua_load never reads past the main function; the .lc is copied unchanged."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "trail.lc").write_bytes(R_FLOAT_LC + b"xyz")
+    run = run_cli(["-o", "out", "trail.lc"])
+    assert (run.status, run.stderr) == (0, b"")
+    assert (tmp_path / "out").read_bytes() == R_FLOAT_LC
+
+
+def test_truncated_float_chunk_is_bad_header_for_int_build(tmp_path, monkeypatch):
+    """luac.cross.int compares the header with its own before reading the body."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cut.lc").write_bytes(A_FLOAT_LC[:13])
+    run = run_cli(["--int", "-o", "out", "cut.lc"])
+    assert run.status == 1
+    assert run.stderr == b"luacross: cut.lc: bad header in precompiled chunk\n"
+
+
+def test_int_chunk_loads_into_float_build(tmp_path, monkeypatch):
+    """luac.cross converts an INT .lc's numbers to doubles (lundump toflt): the same bytes
+    as compiling the source with the float build."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ai.lc").write_bytes(A_INT_LC)
+    run = run_cli(["-o", "out", "ai.lc"])
+    assert (run.status, run.stderr) == (0, b"")
+    assert (tmp_path / "out").read_bytes() == A_FLOAT_LC
+
+
 # -- outputs are all-or-nothing ---------------------------------------------------
 
 

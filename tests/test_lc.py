@@ -411,7 +411,6 @@ def test_specific_rejections():
         "bad integer": patched(0x24, b"\xff\xff\xff\xff"),
         "bad constant": patched(0x40, b"\x07"),
         "bad code": patched(0x38, b"\x1f"),  # last instruction no longer RETURN
-        "trailing garbage": S1_FLOAT + b"\0",
         "bad line info": patched(0x66, b"\x05"),  # no NUL terminator
         "bad header": b"return 1\n" + bytes(8),
         "unexpected end": S1_FLOAT[:11],
@@ -419,6 +418,63 @@ def test_specific_rejections():
     for reason, data in cases_.items():
         with pytest.raises(LcFormatError, match=reason):
             read_chunk(data)
+
+
+def test_trailing_bytes_ignored():
+    """lua_load stops after the main function: luac.cross copies a .lc with a trailer unchanged."""
+    assert read_chunk(S1_FLOAT + b"xyz") == read_chunk(S1_FLOAT)
+    assert read_chunk(S1_FLOAT + b"xyz", FLOAT) == read_chunk(S1_FLOAT)
+
+
+# ---------------------------------------------------------------------------
+# reading for a target: lundump's LoadHeader (what luac.cross and luac.cross.int accept)
+
+
+def test_target_header_checked_before_body():
+    """luac.cross.int says "bad header" for a float .lc cut anywhere after its header."""
+    for end in (12, 13, 40, len(S1_FLOAT) - 1):
+        with pytest.raises(LcFormatError, match="^bad header$"):
+            read_chunk(S1_FLOAT[:end], INT)
+    with pytest.raises(LcFormatError, match="^unexpected end$"):
+        read_chunk(S1_FLOAT[:11], INT)
+
+
+def test_target_rejects_other_size_t():
+    """Byte 8 = 8 (a stock 64-bit luac5.1 header) is a "bad header" to both builds."""
+    stock = dump_chunk(s1_proto(), HOST)
+    patched = bytearray(S1_FLOAT)
+    patched[8] = 8
+    for target in (FLOAT, INT):
+        for data in (stock, bytes(patched)):
+            with pytest.raises(LcFormatError, match="^bad header$"):
+                read_chunk(data, target)
+
+
+def test_target_takes_number_size_from_file():
+    """luac.cross accepts a float .lc whose byte 10 says 4 and reads 8-byte doubles anyway."""
+    patched = bytearray(S1_FLOAT)
+    patched[10] = 4
+    assert read_chunk(bytes(patched), FLOAT) == read_chunk(S1_FLOAT)
+
+
+def test_int_chunk_converted_for_float_target():
+    """lundump's toflt: the float build reads an INT .lc, its numbers becoming doubles."""
+    proto, target = read_chunk(dump_chunk(one_constant(-5), INT), FLOAT)
+    assert target == FLOAT
+    assert proto.constants == [-5.0] and isinstance(proto.constants[0], float)
+
+
+def test_int64_chunk_converted_for_float_target():
+    """Byte 10 = 8 with the integral flag: 8-byte integers (luac.cross -l lists -1099511627776)."""
+    chunk = dump_chunk(Proto(source=b"=t", maxstacksize=2, code=[RETURN], constants=[-5, 7]), INT)
+    narrow = b"\x03" + struct.pack("<i", -5) + b"\x03" + struct.pack("<i", 7)
+    wide = b"\x03" + struct.pack("<q", -(2**40)) + b"\x03" + struct.pack("<q", 7)
+    data = bytearray(chunk.replace(narrow, wide))  # 8 more bytes: alignment unchanged
+    data[10] = 8
+    proto, _ = read_chunk(bytes(data), FLOAT)
+    assert proto.constants == [-1099511627776.0, 7.0]
+    with pytest.raises(LcFormatError, match="^unexpected end$"):  # the int build reads int32s
+        read_chunk(bytes(data), INT)
 
 
 def test_too_deep_nesting():
