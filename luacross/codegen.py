@@ -19,6 +19,7 @@ stock per-pc list and NodeMCU's packed line info.
 import math
 from dataclasses import dataclass, field
 
+from lfs_format.errors import LuacrossError
 from lfs_format.lineinfo import LineInfoWriter
 from lfs_format.proto import Proto
 from luacross.opcodes import (
@@ -122,6 +123,18 @@ class BlockCnt:
     nactvar: int  # active locals outside the breakable structure
     upval: bool  # some variable in the block is an upvalue
     isbreakable: bool  # the block is a loop
+
+
+class CompileLimitError(LuacrossError):
+    """A per-function array grown past its luaM_growvector limit ("constant table
+    overflow", "too many local variables"). luaG_runerror raises it while a C
+    function runs, so the message names no chunk or line."""
+
+
+def growvector_check(nelems: int, limit: int, what: str) -> None:
+    """luaM_growvector's limit: an array already holding `limit` elements cannot grow."""
+    if nelems >= limit:
+        raise CompileLimitError(what)
 
 
 # keys of the constant table that must not meet Python's True == 1 == 1.0
@@ -395,6 +408,7 @@ def addk(fs: FuncState, key: object, v: object) -> int:
     if idx is not None:
         return idx
     constants = fs.f.constants
+    growvector_check(len(constants), MAXARG_BX, "constant table overflow")
     idx = fs.h[key] = len(constants)
     constants.append(v)
     return idx

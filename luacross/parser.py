@@ -93,6 +93,7 @@ from luacross.opcodes import (
     LUAI_MAXUPVALUES,
     LUAI_MAXVARS,
     MAX_INT,
+    MAXARG_BX,
     OP_CALL,
     OP_CLOSE,
     OP_CLOSURE,
@@ -111,6 +112,8 @@ from luacross.opcodes import (
 _LPAREN, _RPAREN, _LBRACE, _RBRACE = ord("("), ord(")"), ord("{"), ord("}")
 _LBRACKET, _RBRACKET, _DOT, _COLON = ord("["), ord("]"), ord("."), ord(":")
 _COMMA, _SEMI, _ASSIGN = ord(","), ord(";"), ord("=")
+
+SHRT_MAX = 32767  # registerlocalvar's limit: locals ever declared in one function
 
 # LUAI_MAXCCALLS nesting levels take a few Python frames each (subexpr, simpleexp, ...)
 MIN_RECURSION_LIMIT = 20 * LUAI_MAXCCALLS + 1000
@@ -209,6 +212,7 @@ def checkname(ls: LexState, e: ExpDesc) -> None:
 
 def registerlocalvar(ls: LexState, varname: bytes) -> int:
     names = ls.fs.locvar_names
+    K.growvector_check(len(names), SHRT_MAX, "too many local variables")
     names.append(varname)
     ls.fs.declared.add(varname)
     return len(names) - 1
@@ -352,6 +356,7 @@ def leaveblock(fs: FuncState) -> None:
 def pushclosure(ls: LexState, func: FuncState, v: ExpDesc) -> None:
     fs = ls.fs
     f = fs.f
+    K.growvector_check(len(f.protos), MAXARG_BX, "constant table overflow")
     f.protos.append(func.f)
     v.init(VRELOCABLE, K.codeABx(fs, OP_CLOSURE, 0, len(f.protos) - 1))
     for kind, info in func.upvalues:

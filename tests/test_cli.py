@@ -215,6 +215,15 @@ def test_int_chunk_loads_into_float_build(tmp_path, monkeypatch):
     assert (tmp_path / "out").read_bytes() == A_FLOAT_LC
 
 
+def test_compile_limit_message_has_no_position(tmp_path, monkeypatch):
+    """luac.cross: `PROG: too many local variables` (luaG_runerror outside Lua code)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lv.lua").write_bytes(b"do local a end\n" * 32768)
+    run = run_cli(["-o", "out", "lv.lua"])
+    assert (run.status, run.stderr) == (1, b"luacross: too many local variables\n")
+    assert not (tmp_path / "out").exists()
+
+
 # -- outputs are all-or-nothing ---------------------------------------------------
 
 

@@ -16,6 +16,8 @@ from lfs_format.lc import dump_chunk, read_chunk
 from lfs_format.proto import constant_key
 from lfs_format.target import FLOAT, INT
 from luacross.lexer import LuaSyntaxError
+from luacross import parser
+from luacross.codegen import CompileLimitError
 from luacross.parser import compile_source
 
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))  # as luacross.cli does
@@ -140,6 +142,53 @@ def test_int_build_numbers(source, constants):
 def test_int_build_rejects_fractions():
     with pytest.raises(LuaSyntaxError, match=r"malformed number near '1e3'"):
         compile_source(b"return 1e3", b"@x.lua", INT)
+
+
+# -- luaM_growvector limits: luaG_runerror messages with no chunk or line ----------
+
+
+def table_of_strings(n: int) -> bytes:
+    return b"local t = {" + b",".join(b'"%d"' % i for i in range(n)) + b"}\n"
+
+
+def test_constant_table_overflow():
+    """luac.cross: 262143 (MAXARG_Bx) constants compile, the 262144th is
+    "PROG: constant table overflow" in both builds."""
+    assert len(compile_source(table_of_strings(262143), b"@k.lua").constants) == 262143
+    with pytest.raises(CompileLimitError) as exc:
+        compile_source(table_of_strings(262144), b"@k.lua", INT)
+    assert str(exc.value) == "constant table overflow"
+
+
+def test_nested_function_overflow(monkeypatch):
+    """pushclosure grows f->p with the same limit and message (luac.cross checked by hand:
+    262143 `function() end` in one constructor compile, 262144 fail); here the limit is
+    lowered to keep the test fast."""
+    monkeypatch.setattr(parser, "MAXARG_BX", 5)
+    compile_source(b"local t = {" + b"function() end," * 5 + b"}", b"@p.lua")
+    with pytest.raises(CompileLimitError, match="^constant table overflow$"):
+        compile_source(b"local t = {" + b"function() end," * 6 + b"}", b"@p.lua")
+
+
+@pytest.mark.parametrize(
+    "ok, too_many",
+    [
+        (b"do local a end\n" * 32767, b"do local a end\n" * 32768),
+        # 3 hidden locals and the loop variable each: 8192 loops register 32768
+        (b"for i = 1, 2 do end\n" * 8191, b"for i = 1, 2 do end\n" * 8192),
+        (
+            b"local function f()\n" + b"do local a end\n" * 32766 + b"end\n",
+            b"local function f()\n" + b"do local a end\n" * 32768 + b"end\n",
+        ),
+    ],
+    ids=["do-blocks", "for-loops", "nested"],
+)
+def test_too_many_local_variables(ok, too_many):
+    """luac.cross counts every local ever declared in a function (SHRT_MAX = 32767)."""
+    compile_source(ok, b"@l.lua")
+    with pytest.raises(CompileLimitError) as exc:
+        compile_source(too_many, b"@l.lua")
+    assert str(exc.value) == "too many local variables"
 
 
 def test_stock_lua_agrees_on_a_mixed_chunk():
