@@ -264,7 +264,7 @@ def compile_command(args: list[str]) -> int:
             best=opts.best,
             strip_image=opts.strip_image,
         )
-        print(f"Image size: {result.flash_size}", flush=True)
+        api.write_stdout(f"Image size: {result.flash_size}\n".encode())
         if result.flash_size > opts.max_size:
             raise LuacrossError("The image is too large for specified LFS size")
         api.write_output(opts.output, result.data)
@@ -280,11 +280,11 @@ def list_protos(main_proto, *, full: bool, target) -> None:
 
     from luacross.listing import print_listing
 
+    from luacross.api import write_stdout
+
     text = io.StringIO()
     print_listing(main_proto, text, full=full, target=target)
-    sys.stdout.flush()
-    sys.stdout.buffer.write(text.getvalue().encode("latin-1"))
-    sys.stdout.buffer.flush()
+    write_stdout(text.getvalue().encode("latin-1"))  # one character per byte
 
 
 def summarize_image(opts: Options, result) -> None:

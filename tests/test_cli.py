@@ -224,6 +224,23 @@ def test_compile_limit_message_has_no_position(tmp_path, monkeypatch):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    "output, message",
+    [
+        ("/dev/full", "cannot write /dev/full: No space left on device"),
+        ("missing/", "cannot open missing/: Is a directory"),
+        ("missing/out.lc", "cannot open missing/out.lc: No such file or directory"),
+    ],
+)
+def test_output_errors_are_luac_cannot_messages(output, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.lua").write_bytes(b"return 1\n")
+    run = run_cli(["-o", output, "a.lua"])
+    assert run.status == 1
+    assert run.stderr == f"luacross: {message}\n".encode()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.lua"]
+
+
 # -- outputs are all-or-nothing ---------------------------------------------------
 
 
