@@ -120,15 +120,15 @@ MIN_RECURSION_LIMIT = 20 * LUAI_MAXCCALLS + 1000
 
 
 def compile_source(source: bytes, chunkname: bytes, target: Target = FLOAT) -> Proto:
-    """Compile a Lua 5.1 chunk as luac.cross does (luaL_loadfile + luaY_parser).
+    """Compile a Lua 5.1 chunk as luac.cross's luaY_parser does.
 
-    Raises LuaSyntaxError, worded as luac's message after the program name.
+    `source` is the text lua_load sees: skipping a first `#` line is the
+    file reader's job (luaL_loadfile; `luacross.api.read_input`), as in stock
+    `loadstring`. Raises LuaSyntaxError, worded as luac's message after the
+    program name, or CompileLimitError.
     """
     if sys.getrecursionlimit() < MIN_RECURSION_LIMIT:
         sys.setrecursionlimit(MIN_RECURSION_LIMIT)
-    if source.startswith(b"#"):  # luaL_loadfile skips a first '#' line, keeping its '\n'
-        newline = source.find(b"\n")
-        source = b"\n" if newline < 0 else source[newline:]
     ls = LexState(tokenize(source, chunkname, target.integral), chunkname)
     fs = open_func(ls, target.integral)
     fs.f.is_vararg = VARARG_ISVARARG  # main func. is always vararg

@@ -17,6 +17,7 @@ from lfs_format.proto import constant_key
 from lfs_format.target import FLOAT, INT
 from luacross.lexer import LuaSyntaxError
 from luacross import parser
+from luacross.api import read_input
 from luacross.codegen import CompileLimitError
 from luacross.parser import compile_source
 
@@ -33,7 +34,7 @@ COMPILE_CASES = [
 def compile_case(case: dict):
     """Compile the case's one source file as luac.cross was asked to."""
     path = case["args"][-1]
-    source = (CORPUS / path).read_bytes()
+    source, _ = read_input(str(CORPUS / path))  # luaL_loadfile's '#' line skip
     return compile_source(source, b"@" + path.encode(), TARGETS[case["variant"]])
 
 
@@ -69,13 +70,30 @@ def stock_constants(source: bytes) -> list:
     return read_chunk(chunk)[0].constants
 
 
-def test_shebang_line_is_skipped_but_counted():
-    proto = compile_source(b"#!/usr/bin/lua ( [[\nreturn x\n", b"@s.lua")
+def compile_file(path, text: bytes):
+    path.write_bytes(text)
+    source, chunkname = read_input(str(path))
+    return compile_source(source, chunkname)
+
+
+def test_shebang_line_is_skipped_but_counted(tmp_path):
+    proto = compile_file(tmp_path / "s.lua", b"#!/usr/bin/lua ( [[\nreturn x\n")
     assert proto.lineinfo == [2, 2, 2]
 
 
-def test_shebang_without_newline_is_an_empty_chunk():
-    assert compile_source(b"#!lua", b"=stdin").lineinfo == [1]
+def test_shebang_without_newline_is_an_empty_chunk(tmp_path):
+    assert compile_file(tmp_path / "s.lua", b"#!lua").lineinfo == [1]
+
+
+def test_compile_source_leaves_a_hash_line_alone():
+    """Only luaL_loadfile skips a '#' line: stock loadstring("#!lua") is a syntax error."""
+    import lupa.lua51
+
+    lua = lupa.lua51.LuaRuntime(encoding=None)
+    _, stock = lua.globals().loadstring(b"#!lua\nreturn 1\n", b"=s")
+    with pytest.raises(LuaSyntaxError) as exc:
+        compile_source(b"#!lua\nreturn 1\n", b"=s")
+    assert str(exc.value).encode() == stock
 
 
 def test_error_message_fields():
