@@ -41,19 +41,19 @@ from array import array
 from collections.abc import Callable
 
 from luacross.opcodes import (
+    BITRK,
     MAXSTACK,
     OPMODES,
     OpArgMask,
     OpCode,
     OpMode,
+    get_opcode,
     getarg_a,
     getarg_b,
     getarg_bx,
     getarg_c,
     getarg_sbx,
-    get_opcode,
     isk,
-    BITRK,
 )
 
 from .errors import LcFormatError

@@ -278,9 +278,8 @@ def list_protos(main_proto, *, full: bool, target) -> None:
     """Print the listing on stdout, before any output file is written."""
     import io
 
-    from luacross.listing import print_listing
-
     from luacross.api import write_stdout
+    from luacross.listing import print_listing
 
     text = io.StringIO()
     print_listing(main_proto, text, full=full, target=target)
@@ -293,7 +292,9 @@ def summarize_image(opts: Options, result) -> None:
     Stdout is luac.cross's (and maybe the image itself), so all of this goes to stderr.
     """
     if result.strip_saved is not None:
-        notice(f"--strip-image: debug information removed, {result.strip_saved} bytes of flash saved")
+        notice(
+            f"--strip-image: debug information removed, {result.strip_saved} bytes of flash saved"
+        )
     if result.default_compressed_size is not None:
         saved = result.default_compressed_size - len(result.data)
         ratio = len(result.data) / result.default_compressed_size

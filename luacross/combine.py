@@ -13,9 +13,13 @@ from luacross.opcodes import (
     LFIELDS_PER_FLUSH,
     MAXARG_SBX,
     OpCode,
-    create_abc as _abc,
-    create_abx as _abx,
     rkask,
+)
+from luacross.opcodes import (
+    create_abc as _abc,
+)
+from luacross.opcodes import (
+    create_abx as _abx,
 )
 
 

@@ -6,7 +6,7 @@ image's modules in a Lua 5.1 VM.
 """
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -36,7 +36,7 @@ def parse_size(text: str) -> int:
 
 
 SizeOption = Annotated[
-    Optional[int],
+    int | None,
     typer.Option(
         "--lfs-size",
         parser=parse_size,
@@ -81,13 +81,13 @@ def check(
 def run(
     image: Annotated[Path, typer.Argument(help="LFS image to load, boot and run")],
     module: Annotated[
-        Optional[str], typer.Argument(help="module to run (default: _init if present)")
+        str | None, typer.Argument(help="module to run (default: _init if present)")
     ] = None,
     code: Annotated[
-        Optional[str], typer.Option("-e", metavar="CODE", help="Lua code to run after boot")
+        str | None, typer.Option("-e", metavar="CODE", help="Lua code to run after boot")
     ] = None,
     lfs_base: Annotated[
-        Optional[int],
+        int | None,
         typer.Option(
             "--lfs-base", parser=parse_size, metavar="ADDR", help="mapped address of the partition"
         ),

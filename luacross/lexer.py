@@ -212,7 +212,7 @@ _SCAN = re.compile(
 )
 _NEWLINES = re.compile(rb"\n\r?|\r\n?")
 _TO_EOL = re.compile(rb"[^\r\n]*")
-_ESCAPES = {ord(c): code for c, code in zip("abfnrtv", b"\a\b\f\n\r\t\v")}
+_ESCAPES = {ord(c): code for c, code in zip("abfnrtv", b"\a\b\f\n\r\t\v", strict=True)}
 _STRING_RUN = {ord('"'): re.compile(rb'[^"\\\n\r]+'), ord("'"): re.compile(rb"[^'\\\n\r]+")}
 _COMPARE = {b"==": TK_EQ, b"<=": TK_LE, b">=": TK_GE, b"~=": TK_NE}
 

@@ -15,8 +15,9 @@ Addresses (`%p` in print.c) vary from run to run in the real tool; we print
 """
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, TextIO
+from typing import TextIO
 
 from lfs_format.lineinfo import decode_line_info
 from lfs_format.proto import Constant, Proto
@@ -28,12 +29,12 @@ from .opcodes import (
     OpArgMask,
     OpCode,
     OpMode,
+    get_opcode,
     getarg_a,
     getarg_b,
     getarg_bx,
     getarg_c,
     getarg_sbx,
-    get_opcode,
     isk,
 )
 
@@ -251,7 +252,7 @@ class Formatter:
         if isinstance(value, bytes):
             return '"' + "".join(_STRING_CHARS[byte] for byte in value) + '"'
         if self.integral:
-            return "%d" % int(value)
+            return "%d" % int(value)  # noqa: UP031 (C printf semantics)
         return _format_number(float(value))
 
     def print_constants(self, f: Proto) -> None:
@@ -282,4 +283,4 @@ def _format_number(x: float) -> str:
     """C's printf("%.14g"): like Python's, except NaN keeps its sign ("-nan")."""
     if math.isnan(x):
         return "-nan" if math.copysign(1.0, x) < 0 else "nan"
-    return "%.14g" % x
+    return "%.14g" % x  # noqa: UP031 (C printf %.14g: inf, -0, exponents)

@@ -35,20 +35,19 @@ Limits, by design:
 """
 
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import lupa.lua51 as lua51
 
-from lfs_format.errors import LuacrossError, LoaderError
+from lfs_format.errors import LoaderError, LuacrossError
 from lfs_format.flash import SECTOR_SIZE, SimulatedFlash
-from lfs_format.image_structs import FLASH_SIG_ABSOLUTE, FLASH_SIG_B1
+from lfs_format.image_structs import FLASH_SIG_B1
 from lfs_format.lc import dump_chunk, read_chunk
 from lfs_format.lineinfo import LineInfoWriter
 from lfs_format.loader import (
     NOT_FOUND,
-    UPDATED,
     LoaderPass,
     absolute_base,
     boot,
@@ -72,7 +71,9 @@ class LuaRuntimeError(LuacrossError):
         self.lua_traceback = traceback
 
     def __str__(self) -> str:
-        return f"{self.lua_message}\n{self.lua_traceback}" if self.lua_traceback else self.lua_message
+        if not self.lua_traceback:
+            return self.lua_message
+        return f"{self.lua_message}\n{self.lua_traceback}"
 
 
 class _Restart(Exception):

@@ -341,7 +341,8 @@ class _ChunkBuilder:
             elif kind == 4:
                 items.append(f"{rng.choice(FIELD_NAMES)}{rng.randint(0, 9)} = {rng.randint(0, 9)}")
             else:
-                items.append(rng.choice(["true", "false", "nil", "-3", "1.5"][: 4 + (not self.integral)]))
+                scalars = ["true", "false", "nil", "-3", "1.5"][: 4 + (not self.integral)]
+                items.append(rng.choice(scalars))
             if rng.randint(0, 15) == 0:
                 items[-1] += "\n"
         if self.chance(30):

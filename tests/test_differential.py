@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, example, given, settings
 from golden import CORPUS
 from lfs_format.lc import read_chunk
 from lfs_format.proto import Proto, constant_key
-from luagen import lua_chunks
 from luacross.opcodes import OpCode, get_opcode
+from luagen import lua_chunks
 
 DEBIAN_LUA = Path("/usr/share/lua/5.1")
 MIN_DEBIAN_FILES = 100
@@ -89,7 +89,7 @@ def proto_difference(ours: Proto, stock: Proto, where: str = "main") -> str | No
     for name in HEADER_FIELDS:
         if getattr(ours, name) != getattr(stock, name):
             return f"{where}: {name} {getattr(ours, name)} != stock {getattr(stock, name)}"
-    for pc, (mine, theirs) in enumerate(zip(ours.code, stock.code)):
+    for pc, (mine, theirs) in enumerate(zip(ours.code, stock.code, strict=False)):
         if mine != theirs:
             return (
                 f"{where}: pc {pc}: {_describe(mine)} != stock {_describe(theirs)}"
@@ -100,15 +100,16 @@ def proto_difference(ours: Proto, stock: Proto, where: str = "main") -> str | No
     if [constant_key(k) for k in ours.constants] != [constant_key(k) for k in stock.constants]:
         return f"{where}: constants {ours.constants!r} != stock {stock.constants!r}"
     if ours.lineinfo != stock.lineinfo:
+        pairs = zip(ours.lineinfo, stock.lineinfo, strict=False)
         pc = next(
-            (i for i, (a, b) in enumerate(zip(ours.lineinfo, stock.lineinfo)) if a != b),
+            (i for i, (a, b) in enumerate(pairs) if a != b),
             min(len(ours.lineinfo), len(stock.lineinfo)),
         )
         mine, theirs = ours.lineinfo[pc : pc + 8], stock.lineinfo[pc : pc + 8]
         return f"{where}: lineinfo differs from pc {pc}: {mine} != stock {theirs}"
     if len(ours.protos) != len(stock.protos):
         return f"{where}: {len(ours.protos)} nested functions != stock {len(stock.protos)}"
-    for i, (mine, theirs) in enumerate(zip(ours.protos, stock.protos)):
+    for i, (mine, theirs) in enumerate(zip(ours.protos, stock.protos, strict=True)):
         problem = proto_difference(mine, theirs, f"{where}/{i}@{theirs.linedefined}")
         if problem:
             return problem

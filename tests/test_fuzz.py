@@ -19,9 +19,9 @@ import lupa.lua51
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from test_differential import NODEMCU_LOCALS_LIMIT, skip_first_line_comment
 
 from golden import BLOBS, CORPUS, REPO, cases, run_cli
-from test_differential import NODEMCU_LOCALS_LIMIT, skip_first_line_comment
 
 SENTINEL = b"previous output, must survive a failed run\n"
 LUA_TOKENS = [

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from golden import cases, output_blob
 from lfs_format.compress import best_compress, uzlib_compress
 from lfs_format.inflate import (
     DATA_ERROR,
@@ -18,8 +19,6 @@ from lfs_format.inflate import (
     inflate_gzip,
     inflate_raw,
 )
-
-from golden import cases, output_blob
 
 GOLDEN_GZIP = [c for c in cases() if "/image" in c["id"] and c["expect"]["exit"] == 0
                and "lfs.img" in c["expect"]["files"]]

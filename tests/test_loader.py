@@ -5,7 +5,9 @@ import struct
 import zlib
 
 import pytest
+from test_inflate import FixedBlockWriter
 
+from golden import cases, output_blob
 from lfs_format.compress import best_compress
 from lfs_format.errors import LoaderError
 from lfs_format.flash import PowerLoss, SimulatedFlash
@@ -28,9 +30,6 @@ from lfs_format.loader import (
     place_absolute,
     read_partition,
 )
-
-from golden import cases, output_blob
-from test_inflate import FixedBlockWriter
 
 BASE = 0x40280000
 IMAGES = [c for c in cases() if c["id"].split("/")[1] in ("image", "absimage")
@@ -191,7 +190,8 @@ def stored(data: bytes, final: bool = False) -> bytes:
 
 
 def gzip_member(body: bytes, data: bytes) -> bytes:
-    return b"\x1f\x8b\x08\0\0\0\0\0\x04\x03" + body + struct.pack("<II", zlib.crc32(data), len(data))
+    header = b"\x1f\x8b\x08\0\0\0\0\0\x04\x03"
+    return header + body + struct.pack("<II", zlib.crc32(data), len(data))
 
 
 def test_back_reference_to_byte_zero_and_beyond_16k():

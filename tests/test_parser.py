@@ -15,10 +15,10 @@ from lfs_format.errors import LcFormatError
 from lfs_format.lc import dump_chunk, read_chunk
 from lfs_format.proto import constant_key
 from lfs_format.target import FLOAT, INT
-from luacross.lexer import LuaSyntaxError
 from luacross import parser
 from luacross.api import read_input
 from luacross.codegen import CompileLimitError
+from luacross.lexer import LuaSyntaxError
 from luacross.parser import compile_source
 
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))  # as luacross.cli does

@@ -3,11 +3,10 @@
 import lupa.lua51 as lua51
 import pytest
 
+from golden import CORPUS, cases, epoch, output_blob
 from lfs_format.errors import LoaderError, LuacrossError
 from lfs_format.target import FLOAT, INT
 from luacross.runtime import LfsDevice, LuaRuntimeError, check_image, run_host_script, run_image
-
-from golden import CORPUS, cases, epoch, output_blob
 
 
 def image(case_id: str) -> bytes:
