@@ -12,8 +12,6 @@ relocate the image wherever its LFS partition is mapped (`4*v + base`).
 import struct
 import sys
 from array import array
-
-from construct import Construct
 from dataclasses import dataclass, replace
 
 from .errors import ImageError
@@ -21,14 +19,15 @@ from .image_structs import (
     FLASH_HEADER_WORDS,
     FLASH_SIG_ABSOLUTE,
     FLASH_TS_WORDS,
+    LFS_MARKED,
     LUA_MAX_FLASH_SIZE,
-    PROTO_ADDRESS_WORDS,
     PROTO_WORDS,
     WORD,
-    ImageStructs,
+    flash_sig,
+    tvalue_size,
 )
 from .proto import LUA_TBOOLEAN, LUA_TNIL, LUA_TNUMBER, LUA_TSTRING, Constant, Proto
-from .strtable import collect_strings, lua_string_hash, proto_strings, rostrt_size
+from .strtable import collect_strings, proto_strings, rostrt_size
 from .target import Target
 
 # valid `-a` addresses: the ESP8266 irom0 segment (luac.c IROM0_SEG, IROM0_SEGMAX)
@@ -117,86 +116,98 @@ def build_image(main: Proto, target: Target, *, absolute_addr: int | None = None
     return _ImageBuilder(target).build(main, absolute_addr)
 
 
+# The records as `struct` layouts: the hot path packs these straight into the
+# image. `image_structs` keeps the declarative construct definitions the loader
+# parses with; tests/test_image.py checks that both give the same bytes.
+_FLASH_HEADER = struct.Struct("<5Ii2I")  # sig, size, mainProto, pROhash, nROuse, nROsize, fill
+_FLASH_TS = struct.Struct("<I2B2x2I")  # next, tt, marked, hash, len
+_PROTO = struct.Struct("<I2B2x7I7iI4B")  # see ImageStructs._create_proto
+_LOCVAR = struct.Struct("<I2i")
+# Proto words 2-8 (k .. source) in the order _PROTO packs them; words 0 (next)
+# and 16 (gclist), the other address words, are always NULL
+_PROTO_FIRST_ADDRESS = 2
+
+
+def _le_words(values) -> bytes:
+    """32-bit unsigned words as little-endian bytes."""
+    words = array("I", values)
+    if sys.byteorder != "little":
+        words.byteswap()
+    return words.tobytes()
+
+
 class _ImageBuilder:
     """dumpToFlashImage: the serial allocator and the record writers."""
 
     def __init__(self, target: Target):
         self.target = target
-        self.structs = ImageStructs(target)
         self.buf = bytearray()
         self.tags = bytearray(LUA_MAX_FLASH_SIZE // 8)
         self.string_addr: dict[bytes, int] = {}  # string -> its FlashTS word
+        self.tvalue_size = tvalue_size(target)
+        # a TValue is the value (number, or a word padded to the number's size) then tt
+        self.number_tvalue = struct.Struct("<iI" if target.integral else "<dI")
+        self.word_tvalue = struct.Struct(f"<I{target.number_size - WORD}xI")
 
     def alloc(self, nbytes: int) -> int:
         """flashAlloc: the word index of `nbytes` (rounded up to words) of zeros."""
         index = len(self.buf) // WORD
-        if index + _words(nbytes) > LUA_MAX_FLASH_SIZE:
+        nwords = _words(nbytes)
+        if index + nwords > LUA_MAX_FLASH_SIZE:
             raise ImageError("Out of Flash memory")
-        self.buf += bytes(_words(nbytes) * WORD)
+        self.buf += bytes(nwords * WORD)
         return index
 
-    def put(self, index: int, data: bytes) -> None:
-        self.buf[index * WORD : index * WORD + len(data)] = data
-
     def tag(self, index: int) -> None:
+        """Flag word `index` as an address in the relocation bitmap."""
         self.tags[index >> 3] |= 1 << (index & 7)
 
-    def put_addr(self, index: int, target_index: int) -> None:
-        """toFlashAddr: store an address word and flag it; NULL (0) stays untagged."""
-        if target_index:
-            self.put(index, target_index.to_bytes(WORD, "little"))
-            self.tag(index)
-
-    def put_record(self, index: int, record: Construct, fields: dict, address_words) -> None:
-        """Build one record and flag its non-NULL address words."""
-        self.put(index, record.build(fields))
-        for w in address_words:
-            if self.buf[(index + w) * WORD : (index + w + 1) * WORD] != bytes(WORD):
-                self.tag(index + w)
+    def put_addrs(self, index: int, addrs: list[int]) -> None:
+        """toFlashAddr over an array of non-NULL addresses from word `index` on."""
+        self.buf[index * WORD : (index + len(addrs)) * WORD] = _le_words(addrs)
+        for i in range(index, index + len(addrs)):
+            self.tag(i)
 
     def build(self, main: Proto, absolute_addr: int | None) -> FlashImage:
         header = self.alloc(FLASH_HEADER_WORDS * WORD)
         buckets, nuse, nsize = self.create_rostrt(main)
         main_addr = self.function_to_flash(main)
-        self.put_record(
-            header,
-            self.structs.flash_header,
-            dict(
-                flash_sig=self.structs.sig,
-                flash_size=len(self.buf),
-                mainProto=main_addr,
-                pROhash=buckets,
-                nROuse=nuse,
-                nROsize=nsize,
-            ),
-            (2, 3),
+        _FLASH_HEADER.pack_into(
+            self.buf, header * WORD,
+            flash_sig(self.target), len(self.buf), main_addr, buckets, nuse, nsize, 0, 0,
         )
+        self.tag(header + 2)  # mainProto
+        self.tag(header + 3)  # pROhash
         words = array("I")
-        words.frombytes(bytes(self.buf))
+        words.frombytes(self.buf)
         if sys.byteorder != "little":
             words.byteswap()
         return FlashImage(self.target, words, self.tags, absolute_addr)
 
     def create_rostrt(self, main: Proto) -> tuple[int, int, int]:
-        """createROstrt: the bucket array, then each string chained to its bucket."""
+        """createROstrt: the bucket array, then each string pushed on its bucket's chain."""
         strings = collect_strings(main)
         nuse = len(strings)
         nsize = rostrt_size(nuse)
         buckets = self.alloc(nsize * WORD)
-        flash_string = self.structs.flash_string
+        heads = [0] * nsize  # the bucket array: newest FlashTS of each chain
+        buf, hashes, string_addr = self.buf, strings.hashes, self.string_addr
         for s in strings:
-            bucket = buckets + (lua_string_hash(s) & (nsize - 1))
-            last = int.from_bytes(self.buf[bucket * WORD : (bucket + 1) * WORD], "little")
-            record = flash_string.build(
-                dict(ts=dict(next=last, hash=lua_string_hash(s), len=len(s)), data=s)
-            )
-            ts = self.alloc(FLASH_TS_WORDS * WORD)
-            self.alloc(len(s) + 1)
-            self.put(ts, record)
+            h = hashes[s]
+            bucket = h & (nsize - 1)
+            last = heads[bucket]
+            ts = self.alloc(FLASH_TS_WORDS * WORD + len(s) + 1)  # the NUL is zero already
+            at = ts * WORD
+            _FLASH_TS.pack_into(buf, at, last, LUA_TSTRING, LFS_MARKED, h, len(s))
+            at += FLASH_TS_WORDS * WORD
+            buf[at : at + len(s)] = s
             if last:
                 self.tag(ts)
-            self.put_addr(bucket, ts)
-            self.string_addr[s] = ts
+            heads[bucket] = string_addr[s] = ts
+        buf[buckets * WORD : (buckets + nsize) * WORD] = _le_words(heads)
+        for bucket, ts in enumerate(heads):
+            if ts:
+                self.tag(buckets + bucket)
         return buckets, nuse, nsize
 
     def function_to_flash(self, f: Proto) -> int:
@@ -205,79 +216,70 @@ class _ImageBuilder:
         p = 0
         if children:
             p = self.alloc(len(children) * WORD)
-            for i, child in enumerate(children):
-                self.put_addr(p + i, child)
+            self.put_addrs(p, children)
         k = self.copy_constants(f.constants)
         code = 0
         if f.code:
             code = self.alloc(len(f.code) * WORD)
-            self.put(code, struct.pack(f"<{len(f.code)}I", *f.code))
+            self.buf[code * WORD : (code + len(f.code)) * WORD] = _le_words(f.code)
+        string_addr = self.string_addr
         lineinfo = 0
         if f.packedlineinfo is not None:
-            lineinfo = self.string_addr[f.packedlineinfo.split(b"\0", 1)[0]] + FLASH_TS_WORDS
+            lineinfo = string_addr[f.packedlineinfo.split(b"\0", 1)[0]] + FLASH_TS_WORDS
         locvars = 0
         if f.locvars:
-            locvars = self.alloc(len(f.locvars) * 3 * WORD)
+            locvars = self.alloc(len(f.locvars) * _LOCVAR.size)
             for i, var in enumerate(f.locvars):
-                fields = dict(varname=self.string_addr[var.varname], startpc=var.startpc,
-                              endpc=var.endpc)
-                self.put_record(locvars + 3 * i, self.structs.locvar, fields, (0,))
+                at = locvars + i * _LOCVAR.size // WORD
+                _LOCVAR.pack_into(self.buf, at * WORD, string_addr[var.varname],
+                                  var.startpc, var.endpc)
+                self.tag(at)
         upvalues = 0
         if f.upvalues:
             upvalues = self.alloc(len(f.upvalues) * WORD)
-            for i, name in enumerate(f.upvalues):
-                self.put_addr(upvalues + i, self.string_addr[name])
+            self.put_addrs(upvalues, [string_addr[name] for name in f.upvalues])
+        source = string_addr[f.source] if f.source is not None else 0
         record = self.alloc(PROTO_WORDS * WORD)
-        fields = dict(
-            k=k,
-            code=code,
-            p=p,
-            packedlineinfo=lineinfo,
-            locvars=locvars,
-            upvalues=upvalues,
-            source=self.string_addr[f.source] if f.source is not None else 0,
-            sizeupvalues=len(f.upvalues),
-            sizek=len(f.constants),
-            sizecode=len(f.code),
-            sizep=len(f.protos),
-            sizelocvars=len(f.locvars),
-            linedefined=f.linedefined,
-            lastlinedefined=f.lastlinedefined,
-            nups=f.nups,
-            numparams=f.numparams,
-            is_vararg=f.is_vararg,
-            maxstacksize=f.maxstacksize,
+        addrs = (k, code, p, lineinfo, locvars, upvalues, source)
+        _PROTO.pack_into(
+            self.buf, record * WORD,
+            0, 0, 0,  # next, tt, marked: forced to 0 by luac.cross
+            *addrs,
+            len(f.upvalues), len(f.constants), len(f.code), len(f.protos), len(f.locvars),
+            f.linedefined, f.lastlinedefined,
+            0,  # gclist
+            f.nups, f.numparams, f.is_vararg, f.maxstacksize,
         )
-        self.put_record(record, self.structs.proto, fields, PROTO_ADDRESS_WORDS)
+        for word, addr in enumerate(addrs, record + _PROTO_FIRST_ADDRESS):
+            if addr:
+                self.tag(word)
         return record
 
     def copy_constants(self, constants: list[Constant]) -> int:
         """The k array as TValues (flashCopy "V"); 0 when there are none."""
         if not constants:
             return 0
-        size = self.structs.tvalue_size
+        size = self.tvalue_size
         k = self.alloc(len(constants) * size)
-        tvalue = self.structs.tvalue
-        for i, value in enumerate(constants):
-            index = k + i * size // WORD
+        buf, at = self.buf, k * WORD
+        pack_word, pack_number = self.word_tvalue.pack_into, self.number_tvalue.pack_into
+        integral = self.target.integral
+        for value in constants:
             if isinstance(value, bytes):
-                self.put(index, tvalue.build(dict(tt=LUA_TSTRING, value=self.string_addr[value])))
-                self.tag(index)
+                pack_word(buf, at, self.string_addr[value], LUA_TSTRING)
+                self.tag(at // WORD)
+            elif value is None:
+                pack_word(buf, at, 0, LUA_TNIL)
+            elif isinstance(value, bool):
+                pack_word(buf, at, value, LUA_TBOOLEAN)
+            elif integral:
+                # lua_Number is an int32 here; no range check, as in lflashimg.c
+                pack_number(buf, at, (int(value) + 0x80000000) % 0x100000000 - 0x80000000,
+                            LUA_TNUMBER)
             else:
-                self.put(index, tvalue.build(self.tvalue_fields(value)))
+                pack_number(buf, at, float(value), LUA_TNUMBER)
+            at += size
         return k
-
-    def tvalue_fields(self, value: Constant) -> dict:
-        if value is None:
-            return dict(tt=LUA_TNIL, value=None)
-        if isinstance(value, bool):
-            return dict(tt=LUA_TBOOLEAN, value=int(value))
-        if self.target.integral:
-            # lua_Number is an int32 here; no range check, as in lflashimg.c
-            value = (int(value) + 0x80000000) % 0x100000000 - 0x80000000
-        else:
-            value = float(value)
-        return dict(tt=LUA_TNUMBER, value=value)
 
 
 def strip_protos(main: Proto) -> Proto:

@@ -17,7 +17,7 @@ from lfs_format.image import (
     strip_savings,
 )
 from lfs_format.image_structs import FLASH_SIG_ABSOLUTE, LFS_MARKED, ImageStructs
-from lfs_format.proto import LUA_TSTRING, Proto
+from lfs_format.proto import LUA_TBOOLEAN, LUA_TSTRING, Constant, LocVar, Proto
 from lfs_format.strtable import HostStringTable, lua_string_hash
 from lfs_format.target import FLOAT, INT, Target
 from luacross.combine import build_lookup_main
@@ -154,13 +154,21 @@ def test_int_and_special_constants_round_trip():
 def decode_image(image: bytes, target: Target, bitmap: bytes) -> Proto:
     """Read a position-independent image back into Protos with ImageStructs.
 
-    Also checks the ROstrt chains and that the bitmap flags exactly the
-    address words met on the way.
+    Also checks the ROstrt chains, that the bitmap flags exactly the address
+    words met on the way, and that every record is byte for byte what the
+    construct definition builds from the decoded fields (the image writer
+    packs records with `struct`, the loader parses them with ImageStructs).
     """
     structs = ImageStructs(target)
     addresses: set[int] = set()
+
+    def agrees(record, fields: dict, at: int) -> None:
+        built = record.build(fields)
+        assert image[4 * at : 4 * at + len(built)] == built
+
     header = structs.flash_header.parse(image)
     assert header.flash_sig == structs.sig and header.flash_size == len(image)
+    agrees(structs.flash_header, _fields(header, "fill1", "fill2"), 0)
     addresses |= {2, 3}
 
     def word(index: int) -> int:
@@ -173,33 +181,46 @@ def decode_image(image: bytes, target: Target, bitmap: bytes) -> Proto:
             addresses.add(header.pROhash + bucket)
         while ts:
             record = structs.flash_string.parse(image[4 * ts :])
-            assert (record.ts.tt, record.ts.marked) == (LUA_TSTRING, LFS_MARKED)
-            assert record.ts.hash == lua_string_hash(record.data)
+            data = record.data
             assert record.ts.hash & (header.nROsize - 1) == bucket
-            strings[ts] = record.data
+            fields = dict(next=record.ts.next, hash=lua_string_hash(data), len=len(data))
+            agrees(structs.flash_string, dict(ts=fields, data=data), ts)  # tt, marked, NUL, padding
+            strings[ts] = data
             if record.ts.next:
                 assert record.ts.next < ts  # chains run from the newest string back
                 addresses.add(ts)
             ts = record.ts.next
     assert len(strings) == header.nROuse
 
+    def constant(at: int) -> Constant:
+        tv = structs.tvalue.parse(image[4 * at :])
+        if tv.tt == LUA_TSTRING:
+            addresses.add(at)
+            value = strings[tv.value]
+        elif tv.tt == LUA_TBOOLEAN:
+            value = bool(tv.value)
+        else:
+            value = tv.value
+        agrees(structs.tvalue, dict(tt=tv.tt, value=tv.value), at)
+        return value
+
+    def locvar(at: int) -> LocVar:
+        rec = structs.locvar.parse(image[4 * at :])
+        addresses.add(at)
+        agrees(structs.locvar, rec, at)
+        return LocVar(strings[rec.varname], rec.startpc, rec.endpc)
+
     def proto(at: int) -> Proto:
         rec = structs.proto.parse(image[4 * at :])
-        for w in (2, 3, 4, 5, 8):
+        # next, tt, marked and gclist must be the construct defaults (0)
+        agrees(structs.proto, _fields(rec, "next", "tt", "marked", "gclist"), at)
+        for w in (2, 3, 4, 5, 6, 7, 8):
             if word(at + w):
                 addresses.add(at + w)
-        constants = []
-        size = structs.tvalue_size
-        for i in range(rec.sizek):
-            tv = structs.tvalue.parse(image[4 * rec.k + i * size :])
-            if tv.tt == LUA_TSTRING:
-                addresses.add(rec.k + i * size // 4)
-                constants.append(strings[tv.value])
-            elif tv.tt == 1:
-                constants.append(bool(tv.value))
-            else:
-                constants.append(tv.value)
+        size = structs.tvalue_size // 4
+        constants = [constant(rec.k + i * size) for i in range(rec.sizek)]
         addresses.update(rec.p + i for i in range(rec.sizep))
+        addresses.update(rec.upvalues + i for i in range(rec.sizeupvalues))
         lineinfo = strings[rec.packedlineinfo - 4] if rec.packedlineinfo else None
         return Proto(
             source=strings[rec.source] if rec.source else None,
@@ -210,6 +231,8 @@ def decode_image(image: bytes, target: Target, bitmap: bytes) -> Proto:
             constants=constants,
             protos=[proto(word(rec.p + i)) for i in range(rec.sizep)],
             packedlineinfo=lineinfo,
+            locvars=[locvar(rec.locvars + 3 * i) for i in range(rec.sizelocvars)],
+            upvalues=[strings[word(rec.upvalues + i)] for i in range(rec.sizeupvalues)],
         )
 
     main = proto(header.mainProto)
@@ -217,6 +240,22 @@ def decode_image(image: bytes, target: Target, bitmap: bytes) -> Proto:
     assert len(bitmap) == 4 * ((len(image) // 4 + 31) // 32)
     assert tagged == addresses
     return main
+
+
+def _fields(record, *defaults: str) -> dict:
+    """A parsed record's fields minus `defaults`, which building fills in itself."""
+    return {k: v for k, v in record.items() if not k.startswith("_") and k not in defaults}
+
+
+def test_debug_records_round_trip():
+    """LocVar records and upvalue names: luac.cross images never carry them."""
+    inner = Proto(source=b"@d.lua", nups=1, maxstacksize=2, code=[0x0080001E],
+                  upvalues=[b"up"], locvars=[LocVar(b"x", 0, 1), LocVar(b"up", -1, 7)])
+    f = Proto(source=b"@d.lua", maxstacksize=2, code=[0x0080001E], protos=[inner],
+              locvars=[LocVar(b"y", 2, 3)], packedlineinfo=b"\x03", lineinfo=[1])
+    for target in (FLOAT, INT):
+        image = build_image(f, target)
+        assert decode_image(image.image, target, image.bitmap) == f
 
 
 def test_relocatable_payload_is_gzip_isize():
