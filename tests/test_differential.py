@@ -10,7 +10,6 @@ Sources: the shared corpus, every Lua file Debian installs under
 """
 
 import re
-import sys
 from pathlib import Path
 
 import lupa.lua51
@@ -39,7 +38,6 @@ _loadstring = _lua.globals().loadstring
 _string_dump = _lua.globals().string.dump
 
 # deep syntax nesting recurses deeply in a recursive-descent compiler (as in luacross.cli)
-sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 
 
 def skip_first_line_comment(source: bytes) -> bytes:

@@ -6,7 +6,6 @@ Int-build `lc` cases that luac.cross rejects fail either while compiling
 (a malformed number) or while dumping (a constant outside int32's dump range).
 """
 
-import sys
 
 import pytest
 
@@ -20,8 +19,6 @@ from luacross.api import read_input
 from luacross.codegen import CompileLimitError
 from luacross.lexer import LuaSyntaxError
 from luacross.parser import compile_source
-
-sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))  # as luacross.cli does
 
 TARGETS = {"float": FLOAT, "int": INT}
 COMPILE_CASES = [
