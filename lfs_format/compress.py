@@ -9,13 +9,14 @@ smaller output the device can still inflate.
 
 import struct
 import zlib
+from bisect import bisect_left
 
 MIN_MATCH = 3
 MAX_MATCH = 258
 MAX_OFFSET = 16384  # the device inflates with a 16 KiB dictionary
 MAX_CHAIN = 60  # candidates tried per position
-OFFSET16_MASK = 0x7FFF  # hash table entries are 15-bit offsets ...
-NULL_OFFSET = 0xFFFF  # ... and this marks an empty one
+OFFSET16_MASK = 0x7FFF  # uzlib's hash table entries are 15-bit offsets
+_NULL_POSITION = -1  # an empty chain slot
 
 # gzip header of uzlib: no flags, MTIME 0, XFL 4, OS 3 (Unix)
 GZIP_HEADER = bytes.fromhex("1f8b0800000000000403")
@@ -92,8 +93,17 @@ def uzlib_compress(data: bytes) -> bytes:
 def _uzlib_deflate(src: bytes) -> bytes:
     """One BFINAL fixed-Huffman block, as uzlibCompressBlock emits it.
 
-    A literal port of the C loop; only the byte comparisons are batched
-    (a candidate can only win if it matches one byte past the best so far).
+    The C loop's decisions, not its data structures. While it stays inside
+    the 16 KiB window, a position's hash chain is the list of earlier
+    positions hashed into the same bucket, newest first (no chain slot is
+    reused within the window), so each bucket keeps that list and the
+    window and 60-try limit are a bisection. Of those candidates only the
+    ones starting with the same three bytes can match, and a second list
+    per 3-byte string gives exactly them. Only an entry older than 32 KiB,
+    which uzlib's 15-bit offsets mistake for a nearer position, needs the
+    literal walk (`_stale_candidates`, through `hash_chain`). Byte
+    comparisons are batched: a candidate can only win if it matches one
+    byte past the best so far.
     """
     n = len(src)
     chain_len = min(n, MAX_OFFSET)
@@ -103,10 +113,10 @@ def _uzlib_deflate(src: bytes) -> bytes:
         hash_bits += 1
     hash_mask = (1 << hash_bits) - 1
     hash_shift = 24 - hash_bits
-    hash_table = [NULL_OFFSET] * (1 << hash_bits)
-    hash_chain = [NULL_OFFSET] * MAX_OFFSET
+    buckets: list[list[int]] = [[] for _ in range(1 << hash_bits)]
+    hash_chain = [_NULL_POSITION] * MAX_OFFSET  # uzlib's chain, absolute positions
+    trigrams: dict[int, list[int]] = {}  # positions of each 3-byte string
     chain_mask = MAX_OFFSET - 1
-    chain_tries = range(MAX_CHAIN)
 
     literal_codes = _LITERAL_CODES
     length_codes = _LENGTH_CODES
@@ -119,30 +129,38 @@ def _uzlib_deflate(src: bytes) -> bytes:
     i = 0
     limit = n - MIN_MATCH
     while i <= limit:
-        i_offset = i & OFFSET16_MASK
-        base = i - i_offset
         max_len = n - i
         if max_len > MAX_MATCH:
             max_len = MAX_MATCH
         v = (src[i] << 16) | (src[i + 1] << 8) | src[i + 2]
-        h = ((v >> hash_shift) - v) & hash_mask
-        next_offset = hash_table[h]
-        hash_table[h] = i_offset
-        hash_chain[i_offset & chain_mask] = next_offset
+        bucket = buckets[((v >> hash_shift) - v) & hash_mask]
+        first = len(bucket) - MAX_CHAIN
+        if first < 0:
+            first = 0
+        start = bisect_left(bucket, i - MAX_OFFSET, first)
+        # only positions with the same three bytes can match: walk those
+        same = trigrams.get(v)
+        if same is None:
+            trigrams[v] = [i]
+            candidates = ()
+        else:
+            if start < len(bucket):
+                candidates = reversed(same[bisect_left(same, bucket[start]):])
+            else:
+                candidates = ()
+            same.append(i)
+        # tries left and an entry below the window: C walks on if it is stale
+        if start > first and i - bucket[start - 1] > OFFSET16_MASK + 1:
+            candidates = [*candidates, *_stale_candidates(
+                i, bucket[start - 1], hash_chain, MAX_CHAIN - (len(bucket) - start)
+            )]
+        hash_chain[i & chain_mask] = bucket[-1] if bucket else _NULL_POSITION
+        bucket.append(i)
 
         match_len = MIN_MATCH - 1
         match_offset = 0
         tail = src[i + match_len]
-        for _ in chain_tries:
-            if next_offset == NULL_OFFSET:
-                break
-            # 15-bit offsets: one at or past ours belongs to the previous 32 KiB
-            if next_offset < i_offset:
-                j = base + next_offset
-            else:
-                j = base + next_offset - (OFFSET16_MASK + 1)
-            if i - j > MAX_OFFSET:
-                break
+        for j in candidates:
             if src[j + match_len] == tail:
                 k = match_len + 1
                 if src[j:j + k] == src[i:i + k]:
@@ -155,7 +173,6 @@ def _uzlib_deflate(src: bytes) -> bytes:
                     if k >= max_len:
                         break  # nothing further can win
                     tail = src[i + k]
-            next_offset = hash_chain[next_offset & chain_mask]
 
         if last_offset:
             if match_offset == 0 or last_len >= match_len:
@@ -207,6 +224,25 @@ def _uzlib_deflate(src: bytes) -> bytes:
     nacc += 7  # end-of-block symbol 256: seven 0 bits
     out += acc.to_bytes((nacc + 7) // 8, "little")
     return bytes(out)
+
+
+def _stale_candidates(i: int, j: int, hash_chain: list[int], tries: int) -> list[int]:
+    """uzlib's chain walk from `j`, an entry more than 32 KiB behind `i`.
+
+    C keeps 15-bit offsets and reads each as the nearest earlier position
+    with those bits, so a stale entry lands inside the last 32 KiB; if that
+    is within the window it is compared like any candidate, and the walk
+    goes on through whatever that position's chain slot holds.
+    """
+    found = []
+    while len(found) < tries and j != _NULL_POSITION:
+        distance = ((i - j - 1) & OFFSET16_MASK) + 1
+        if distance > MAX_OFFSET:
+            break
+        j = i - distance
+        found.append(j)
+        j = hash_chain[j & (MAX_OFFSET - 1)]
+    return found
 
 
 def best_compress(data: bytes) -> bytes:
