@@ -128,10 +128,9 @@ def _uzlib_deflate(src: bytes) -> bytes:
     last_offset = last_len = 0
     i = 0
     limit = n - MIN_MATCH
+    last_full = n - MAX_MATCH  # the last position a 258-byte match fits at
     while i <= limit:
-        max_len = n - i
-        if max_len > MAX_MATCH:
-            max_len = MAX_MATCH
+        max_len = MAX_MATCH if i <= last_full else n - i
         v = (src[i] << 16) | (src[i + 1] << 8) | src[i + 2]
         bucket = buckets[((v >> hash_shift) - v) & hash_mask]
         first = len(bucket) - MAX_CHAIN
