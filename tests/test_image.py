@@ -16,7 +16,7 @@ from lfs_format.image import (
     strip_protos,
     strip_savings,
 )
-from lfs_format.image_structs import FLASH_SIG_ABSOLUTE, LFS_MARKED, ImageStructs
+from lfs_format.image_structs import FLASH_SIG_ABSOLUTE, ImageStructs
 from lfs_format.proto import LUA_TBOOLEAN, LUA_TSTRING, Constant, LocVar, Proto
 from lfs_format.strtable import HostStringTable, lua_string_hash
 from lfs_format.target import FLOAT, INT, Target
