@@ -12,7 +12,7 @@ relocate the image wherever its LFS partition is mapped (`4*v + base`).
 import struct
 import sys
 from array import array
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from .errors import ImageError
 from .image_structs import (
@@ -292,8 +292,7 @@ def strip_protos(main: Proto) -> Proto:
     the one string "=?" that lundump.c gives stripped chunks, and error
     messages read `?:0: ...`. Names of locals and upvalues go too.
     """
-    return replace(
-        main,
+    return main.replace(
         source=STRIPPED_SOURCE,
         packedlineinfo=None,
         lineinfo=[],

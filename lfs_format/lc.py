@@ -33,7 +33,6 @@ an INT chunk loads into the float build). Byte-swapped (big-endian) chunks
 are not supported: they are a "bad header" here, where lundump swaps them.
 """
 
-import dataclasses
 import io
 import struct
 import sys
@@ -286,9 +285,7 @@ def _loader_for_target(data: bytes, header: bytes, target: Target) -> "_Loader":
         raise LcFormatError("bad header", 0)
     if not toflt:  # numbers are read as the target's own, whatever byte 10 says
         return _Loader(data, target)
-    layout = dataclasses.replace(
-        target, name=f"int{8 * numsize}", integral=True, number_size=numsize
-    )
+    layout = target._replace(name=f"int{8 * numsize}", integral=True, number_size=numsize)
     if target.integral:
         return _Loader(data, layout, _wrap_int32)
     return _Loader(data, layout, float)

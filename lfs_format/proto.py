@@ -10,7 +10,7 @@ strings are always `bytes`. Because `True == 1` in Python, compare constants
 with `constant_key`, never with `==` alone.
 """
 
-from dataclasses import dataclass, field
+from collections import namedtuple
 
 Constant = None | bool | float | int | bytes
 
@@ -33,16 +33,12 @@ def constant_key(value: Constant) -> tuple:
     return (type(value), value)
 
 
-@dataclass(slots=True)
-class LocVar:
+class LocVar(namedtuple("LocVar", "varname startpc endpc")):
     """A local variable's debug record (stock Lua only; NodeMCU drops them)."""
 
-    varname: bytes
-    startpc: int
-    endpc: int
+    __slots__ = ()
 
 
-@dataclass(slots=True, eq=False)
 class Proto:
     """One compiled Lua function.
 
@@ -55,20 +51,67 @@ class Proto:
     line info.
     """
 
-    source: bytes | None = None
-    linedefined: int = 0
-    lastlinedefined: int = 0
-    nups: int = 0
-    numparams: int = 0
-    is_vararg: int = 0
-    maxstacksize: int = 0
-    code: list[int] = field(default_factory=list)
-    constants: list[Constant] = field(default_factory=list)
-    protos: list["Proto"] = field(default_factory=list)
-    packedlineinfo: bytes | None = None
-    lineinfo: list[int] = field(default_factory=list)
-    locvars: list[LocVar] = field(default_factory=list)
-    upvalues: list[bytes] = field(default_factory=list)
+    __slots__ = FIELDS = (
+        "source",
+        "linedefined",
+        "lastlinedefined",
+        "nups",
+        "numparams",
+        "is_vararg",
+        "maxstacksize",
+        "code",
+        "constants",
+        "protos",
+        "packedlineinfo",
+        "lineinfo",
+        "locvars",
+        "upvalues",
+    )
+
+    def __init__(
+        self,
+        source: bytes | None = None,
+        linedefined: int = 0,
+        lastlinedefined: int = 0,
+        nups: int = 0,
+        numparams: int = 0,
+        is_vararg: int = 0,
+        maxstacksize: int = 0,
+        code: list[int] | None = None,
+        constants: list[Constant] | None = None,
+        protos: "list[Proto] | None" = None,
+        packedlineinfo: bytes | None = None,
+        lineinfo: list[int] | None = None,
+        locvars: list[LocVar] | None = None,
+        upvalues: list[bytes] | None = None,
+    ) -> None:
+        self.source = source
+        self.linedefined = linedefined
+        self.lastlinedefined = lastlinedefined
+        self.nups = nups
+        self.numparams = numparams
+        self.is_vararg = is_vararg
+        self.maxstacksize = maxstacksize
+        self.code = [] if code is None else code
+        self.constants = [] if constants is None else constants
+        self.protos = [] if protos is None else protos
+        self.packedlineinfo = packedlineinfo
+        self.lineinfo = [] if lineinfo is None else lineinfo
+        self.locvars = [] if locvars is None else locvars
+        self.upvalues = [] if upvalues is None else upvalues
+
+    def replace(self, **changes) -> "Proto":
+        """A shallow copy with some fields changed (as `dataclasses.replace`)."""
+        fields = {name: getattr(self, name) for name in self.FIELDS}
+        fields.update(changes)
+        return Proto(**fields)
+
+    def __repr__(self) -> str:
+        return (
+            f"Proto(source={self.source!r}, linedefined={self.linedefined}, "
+            f"code={len(self.code)} instructions, constants={self.constants!r}, "
+            f"protos={len(self.protos)})"
+        )
 
     def __eq__(self, other: object) -> bool:
         """Structural equality; constants compared with `constant_key`."""

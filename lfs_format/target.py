@@ -6,16 +6,19 @@ numbers as IEEE doubles, the integer build (`LUA_NUMBER_INTEGRAL`) as int32.
 one int of line info per instruction, local and upvalue names kept.
 """
 
-from dataclasses import dataclass
+from collections import namedtuple
+
+# Models on the compile path are namedtuples or plain slotted classes, not
+# dataclasses: importing `dataclasses` (and `inspect` with it) costs more than
+# a third of a small file's compile time, and luacross runs once per file.
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
-    name: str
-    integral: bool  # lua_Number is an integer type
-    number_size: int  # sizeof(lua_Number) in a dump
-    sizet_size: int  # sizeof(size_t) in a dump header (NodeMCU: 4)
-    packed_lineinfo: bool  # NodeMCU packed line info, else an int per pc
+class Target(namedtuple("Target", "name integral number_size sizet_size packed_lineinfo")):
+    """name; integral: lua_Number is an integer type; number_size: sizeof(lua_Number)
+    in a dump; sizet_size: sizeof(size_t) in a dump header (NodeMCU: 4);
+    packed_lineinfo: NodeMCU packed line info, else an int per pc."""
+
+    __slots__ = ()
 
 
 FLOAT = Target("float", integral=False, number_size=8, sizet_size=4, packed_lineinfo=True)

@@ -12,7 +12,6 @@ import stat
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from lfs_format import lc
 from lfs_format.errors import LcFormatError, LuacrossError
@@ -118,15 +117,17 @@ def dump_lc(main: Proto, target: Target, *, strip: bool = False) -> bytes:
     return lc.dump_chunk(main, target, strip=strip)
 
 
-@dataclass(slots=True)
 class ImageResult:
     """A built LFS image: what to write, and the figures worth reporting."""
 
-    data: bytes  # the bytes to write: gzip (relocatable) or raw (absolute)
-    flash_size: int  # bytes of flash the image occupies ("Image size: N")
-    modules: int
-    default_compressed_size: int | None = None  # uzlib's size, when --best replaced it
-    strip_saved: int | None = None  # flash bytes --strip-image saved
+    __slots__ = ("data", "flash_size", "modules", "default_compressed_size", "strip_saved")
+
+    def __init__(self, data: bytes, flash_size: int, modules: int) -> None:
+        self.data = data  # the bytes to write: gzip (relocatable) or raw (absolute)
+        self.flash_size = flash_size  # bytes of flash the image occupies ("Image size: N")
+        self.modules = modules
+        self.default_compressed_size: int | None = None  # uzlib's size, when --best ran
+        self.strip_saved: int | None = None  # flash bytes --strip-image saved
 
 
 def build_image(
@@ -145,7 +146,8 @@ def build_image(
         strip_saved = image.strip_savings(main)
         main = image.strip_protos(main)
     flash = image.build_image(main, target, absolute_addr=address)
-    result = ImageResult(b"", flash.flash_size, len(main.protos), strip_saved=strip_saved)
+    result = ImageResult(b"", flash.flash_size, len(main.protos))
+    result.strip_saved = strip_saved
     if address is not None:
         result.data = flash.absolute_image()
         return result

@@ -14,7 +14,6 @@ exit 1; an existing output file is never left half-written.
 import os
 import re
 import sys
-from dataclasses import dataclass, field
 
 from lfs_format.errors import LuacrossError
 
@@ -63,26 +62,31 @@ class UsageError(LuacrossError):
     """A command-line error: luac.cross prints the message, then the usage text."""
 
 
-@dataclass(slots=True)
 class Options:
     """What `doargs` leaves in luac.c's globals, plus luacross's own flags."""
 
-    listing: int = 0
-    dumping: bool = True
-    stripping: bool = False
-    flash: bool = False
-    address: int | None = None  # absolute image address; None: position independent
-    max_size: int = DEFAULT_MAX_SIZE
-    lookup: bool = False
-    output: str | None = DEFAULT_OUTPUT  # None: stdout
-    execute: str | None = None
-    version: bool = False
-    version_only: bool = False  # `-v` was all there was: print and stop
-    integral: bool = False
-    best: bool = False
-    strip_image: bool = False
-    help: bool = False
-    files: list[str | None] = field(default_factory=list)  # None: stdin
+    __slots__ = (
+        "listing", "dumping", "stripping", "flash", "address", "max_size", "lookup", "output",
+        "execute", "version", "version_only", "integral", "best", "strip_image", "help", "files",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self.listing = 0
+        self.dumping = True
+        self.stripping = False
+        self.flash = False
+        self.address: int | None = None  # absolute image address; None: position independent
+        self.max_size = DEFAULT_MAX_SIZE
+        self.lookup = False
+        self.output: str | None = DEFAULT_OUTPUT  # None: stdout
+        self.execute: str | None = None
+        self.version = False
+        self.version_only = False  # `-v` was all there was: print and stop
+        self.integral = False
+        self.best = False
+        self.strip_image = False
+        self.help = False
+        self.files: list[str | None] = []  # None: stdin
 
 
 _NUMBER = re.compile(r"\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)([kKmM]?)")

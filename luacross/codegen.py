@@ -17,7 +17,6 @@ stock per-pc list and NodeMCU's packed line info.
 """
 
 import math
-from dataclasses import dataclass, field
 
 from lfs_format.errors import LuacrossError
 from lfs_format.lineinfo import LineInfoWriter
@@ -91,16 +90,21 @@ LUA_MULTRET = -1
 OPR_MINUS, OPR_NOT, OPR_LEN, OPR_NOUNOPR = range(4)
 
 
-@dataclass(slots=True)
 class ExpDesc:
-    """expdesc: an expression not yet (fully) placed in a register."""
+    """expdesc: an expression not yet (fully) placed in a register.
 
-    k: int = VVOID
-    info: int = 0
-    aux: int = 0
-    nval: float | int = 0
-    t: int = NO_JUMP
-    f: int = NO_JUMP
+    `k` is its kind (V*); `info`/`aux` hold what the kind says; `nval` a
+    numeral's value; `t`/`f` the patch lists of its exits when true/false.
+    """
+
+    __slots__ = ("k", "info", "aux", "nval", "t", "f")
+
+    def __init__(self, k: int = VVOID, info: int = 0) -> None:
+        self.k = k
+        self.info = info
+        self.aux = 0
+        self.nval: float | int = 0
+        self.t = self.f = NO_JUMP
 
     def init(self, k: int, info: int) -> None:
         """init_exp"""
@@ -114,15 +118,22 @@ class ExpDesc:
         self.nval, self.t, self.f = other.nval, other.t, other.f
 
 
-@dataclass(slots=True)
 class BlockCnt:
-    """A block being compiled (lparser.c)."""
+    """A block being compiled (lparser.c): `nactvar` active locals outside the
+    breakable structure; `upval`: some variable in the block is an upvalue;
+    `isbreakable`: the block is a loop."""
 
-    previous: "BlockCnt | None"
-    breaklist: int
-    nactvar: int  # active locals outside the breakable structure
-    upval: bool  # some variable in the block is an upvalue
-    isbreakable: bool  # the block is a loop
+    __slots__ = ("previous", "breaklist", "nactvar", "upval", "isbreakable")
+
+    def __init__(
+        self, previous: "BlockCnt | None", breaklist: int, nactvar: int, upval: bool,
+        isbreakable: bool,
+    ) -> None:  # fmt: skip
+        self.previous = previous
+        self.breaklist = breaklist
+        self.nactvar = nactvar
+        self.upval = upval
+        self.isbreakable = isbreakable
 
 
 class CompileLimitError(LuacrossError):
@@ -141,26 +152,31 @@ def growvector_check(nelems: int, limit: int, what: str) -> None:
 _NIL_KEY, _FALSE_KEY, _TRUE_KEY = object(), object(), object()
 
 
-@dataclass(slots=True, eq=False)
 class FuncState:
     """State of one function being compiled (lparser.h)."""
 
-    f: Proto
-    prev: "FuncState | None"
-    ls: object  # the LexState (for lastline and errors)
-    integral: bool
-    h: dict = field(default_factory=dict)  # constant -> index (addk's table)
-    pc: int = 0
-    lasttarget: int = -1
-    jpc: int = NO_JUMP  # jumps pending to the next instruction
-    freereg: int = 0
-    nactvar: int = 0
-    bl: BlockCnt | None = None
-    actvar: list[int] = field(default_factory=list)  # active local -> locvar index
-    locvar_names: list[bytes] = field(default_factory=list)  # registerlocalvar's names
-    declared: set[bytes] = field(default_factory=set)  # the same names, for searchvar
-    upvalues: list[tuple[int, int]] = field(default_factory=list)  # (kind, info)
-    lines: LineInfoWriter = field(default_factory=LineInfoWriter)
+    __slots__ = (
+        "f", "prev", "ls", "integral", "h", "pc", "lasttarget", "jpc", "freereg",
+        "nactvar", "bl", "actvar", "locvar_names", "declared", "upvalues", "lines",
+    )  # fmt: skip
+
+    def __init__(self, f: Proto, prev: "FuncState | None", ls: object, integral: bool) -> None:
+        self.f = f
+        self.prev = prev
+        self.ls = ls  # the LexState (for lastline and errors)
+        self.integral = integral
+        self.h: dict = {}  # constant -> index (addk's table)
+        self.pc = 0
+        self.lasttarget = -1
+        self.jpc = NO_JUMP  # jumps pending to the next instruction
+        self.freereg = 0
+        self.nactvar = 0
+        self.bl: BlockCnt | None = None
+        self.actvar: list[int] = []  # active local -> locvar index
+        self.locvar_names: list[bytes] = []  # registerlocalvar's names
+        self.declared: set[bytes] = set()  # the same names, for searchvar
+        self.upvalues: list[tuple[int, int]] = []  # (kind, info)
+        self.lines = LineInfoWriter()
 
 
 # --- instruction fields ------------------------------------------------------
@@ -815,7 +831,8 @@ def codecomp(fs: FuncState, op: int, cond: int, e1: ExpDesc, e2: ExpDesc) -> Non
 
 
 def prefix(fs: FuncState, op: int, e: ExpDesc) -> None:
-    e2 = ExpDesc(VKNUM, nval=0 if fs.integral else 0.0)
+    e2 = ExpDesc(VKNUM)
+    e2.nval = 0 if fs.integral else 0.0
     if op == OPR_MINUS:
         if not isnumeral(e):
             exp2anyreg(fs, e)  # cannot operate on non-numeric constants

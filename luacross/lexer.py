@@ -10,7 +10,6 @@ errors are reported in the same order as by the one-token-ahead C lexer.
 
 import re
 from collections import namedtuple
-from dataclasses import dataclass
 from enum import IntEnum
 
 from lfs_format.errors import LuacrossError
@@ -350,7 +349,6 @@ def _read_string(source: bytes, pos: int, line: int, delim: int):
             pos += 1
 
 
-@dataclass(slots=True)
 class LexState:
     """The parser's view of the token stream (LexState in llex.h).
 
@@ -359,15 +357,20 @@ class LexState:
     `lastline` is the line of the last token consumed (luaK_code's line).
     """
 
-    tokens: list[Token]
-    chunkname: bytes
-    pos: int = 0
-    t: Token | None = None
-    ahead: Token | None = None
-    linenumber: int = 1
-    lastline: int = 1
-    fs: object = None  # the parser's current FuncState
-    nccalls: int = 1  # L->nCcalls: luac parses from inside one C call
+    __slots__ = (
+        "tokens", "chunkname", "pos", "t", "ahead", "linenumber", "lastline", "fs", "nccalls",
+    )  # fmt: skip
+
+    def __init__(self, tokens: list[Token], chunkname: bytes) -> None:
+        self.tokens = tokens
+        self.chunkname = chunkname
+        self.pos = 0
+        self.t: Token | None = None
+        self.ahead: Token | None = None
+        self.linenumber = 1
+        self.lastline = 1
+        self.fs: object = None  # the parser's current FuncState
+        self.nccalls = 1  # L->nCcalls: luac parses from inside one C call
 
     def next(self) -> None:
         """luaX_next: consume the current token."""

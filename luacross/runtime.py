@@ -36,7 +36,7 @@ Limits, by design:
 
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import lupa.lua51 as lua51
@@ -481,8 +481,7 @@ def _host_proto(proto: Proto) -> Proto:
     lines = proto.lineinfo
     if lines and len(lines) != len(proto.code):
         lines = (lines + [lines[-1]] * len(proto.code))[: len(proto.code)]
-    return replace(
-        proto,
+    return proto.replace(
         constants=[float(k) if type(k) is int else k for k in proto.constants],
         protos=[_host_proto(p) for p in proto.protos],
         lineinfo=lines,
@@ -501,8 +500,7 @@ def _nodemcu_proto(proto: Proto, target: Target) -> Proto:
     constants = proto.constants
     if target.integral:
         constants = [int(k) if isinstance(k, float) and k.is_integer() else k for k in constants]
-    return replace(
-        proto,
+    return proto.replace(
         constants=constants,
         protos=[_nodemcu_proto(p, target) for p in proto.protos],
         packedlineinfo=packed,
