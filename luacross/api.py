@@ -112,6 +112,17 @@ def combine(protos: list[Proto], *, lookup: bool, target: Target) -> Proto:
     return combine_mains(protos)
 
 
+def list_chunk(main: Proto, *, full: bool, target: Target) -> bytes:
+    """The `-l` (or with `full`, `-l -l`) listing of `main`, as the bytes luac.cross prints."""
+    import io
+
+    from luacross.listing import print_listing
+
+    text = io.StringIO()
+    print_listing(main, text, full=full, target=target)
+    return text.getvalue().encode("latin-1")  # the listing writes one character per byte
+
+
 def dump_lc(main: Proto, target: Target, *, strip: bool = False) -> bytes:
     """The `.lc` bytes of `main` for `target`."""
     return lc.dump_chunk(main, target, strip=strip)

@@ -280,14 +280,9 @@ def compile_command(args: list[str]) -> int:
 
 def list_protos(main_proto, *, full: bool, target) -> None:
     """Print the listing on stdout, before any output file is written."""
-    import io
+    from luacross.api import list_chunk, write_stdout
 
-    from luacross.api import write_stdout
-    from luacross.listing import print_listing
-
-    text = io.StringIO()
-    print_listing(main_proto, text, full=full, target=target)
-    write_stdout(text.getvalue().encode("latin-1"))  # one character per byte
+    write_stdout(list_chunk(main_proto, full=full, target=target))
 
 
 def summarize_image(opts: Options, result) -> None:
