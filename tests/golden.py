@@ -29,6 +29,21 @@ def cases(prefix: str = "") -> list[dict]:
     return [case for case in load_cases()["cases"] if case["id"].startswith(prefix)]
 
 
+def paired_cases(category: str, other: str) -> list[tuple[dict, dict]]:
+    """Successful `category` cases, each with the successful `other` case of the
+    same variant and name (e.g. a listing and the `.lc` of the same file)."""
+    by_id = {case["id"]: case for case in cases()}
+    pairs = []
+    for case in cases():
+        variant, case_category, name = (case["id"].split("/", 2) + [""])[:3]
+        if case_category != category or case["expect"]["exit"] != 0:
+            continue
+        partner = by_id.get(f"{variant}/{other}/{name}")
+        if partner and partner["expect"]["exit"] == 0:
+            pairs.append((case, partner))
+    return pairs
+
+
 def epoch() -> int:
     return load_cases()["epoch"]
 

@@ -11,7 +11,7 @@ from construct import Container
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from golden import CORPUS, cases, output_blob
+from golden import CORPUS, cases, output_blob, paired_cases
 from lfs_format.errors import LcFormatError
 from lfs_format.lc import check_code, dump_chunk, identify_target, is_chunk, read_chunk
 from lfs_format.proto import LocVar, Proto
@@ -45,20 +45,10 @@ def test_golden_round_trip(case):
     assert dump_chunk(proto, target, strip="-s" in case["args"]) == data
 
 
-def strip_pairs() -> list[tuple[dict, dict]]:
-    by_id = {case["id"]: case for case in cases()}
-    pairs = []
-    for case in cases("float/strip/"):
-        full = by_id.get(case["id"].replace("/strip/", "/lc/", 1))
-        if case["expect"]["exit"] == 0 and full and full["expect"]["exit"] == 0:
-            pairs.append((full, case))
-    return pairs
-
-
-@pytest.mark.parametrize("pair", strip_pairs(), ids=lambda pair: pair[1]["id"])
+@pytest.mark.parametrize("pair", paired_cases("strip", "lc"), ids=lambda pair: pair[0]["id"])
 def test_strip_matches_golden(pair):
     """Dumping the unstripped golden with strip=True gives luac.cross's -s output."""
-    full, stripped = pair
+    stripped, full = pair
     proto, target = read_chunk(output_blob(full))
     assert dump_chunk(proto, target, strip=True) == output_blob(stripped)
 

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from golden import CORPUS, cases, normalise_listing, output_blob
+from golden import CORPUS, cases, normalise_listing, output_blob, paired_cases
 from lfs_format.lc import read_chunk
 from lfs_format.proto import Proto
 from lfs_format.target import FLOAT, HOST, INT
@@ -22,21 +22,7 @@ def listing(proto: Proto, *, full: bool = True, target=FLOAT) -> str:
     return out.getvalue()
 
 
-def list_pairs() -> list[tuple[dict, dict]]:
-    """(listing case, .lc case of the same source and variant) where both succeeded."""
-    by_id = {case["id"]: case for case in cases()}
-    pairs = []
-    for case in cases():
-        variant, category, *name = case["id"].split("/", 2)
-        if category != "list" or case["expect"]["exit"] != 0:
-            continue
-        lc = by_id.get(f"{variant}/lc/{name[0]}")
-        if lc and lc["expect"]["exit"] == 0:
-            pairs.append((case, lc))
-    return pairs
-
-
-@pytest.mark.parametrize("pair", list_pairs(), ids=lambda pair: pair[0]["id"])
+@pytest.mark.parametrize("pair", paired_cases("list", "lc"), ids=lambda pair: pair[0]["id"])
 def test_golden_listing(pair):
     """`-l -l -p` (float) / `-l -p` (int) of a file == our listing of luac.cross's .lc of it."""
     case, lc = pair
