@@ -54,7 +54,7 @@ class SimulatedFlash:
             raise FlashError(f"partition size {self.size:#x} is not a positive multiple of 4 KiB")
         if self.base % 4:
             raise FlashError(f"partition base {self.base:#x} is not word aligned")
-        self.data = bytearray(b"\xff" * self.size)
+        self.data = bytearray(bytes([ERASED]) * self.size)
 
     @property
     def sectors(self) -> int:
@@ -79,7 +79,7 @@ class SimulatedFlash:
             self._plan = None
             raise PowerLoss(f"power lost erasing sector {sector}")
         start = sector * SECTOR_SIZE
-        self.data[start : start + SECTOR_SIZE] = b"\xff" * SECTOR_SIZE
+        self.data[start : start + SECTOR_SIZE] = bytes([ERASED]) * SECTOR_SIZE
         self.erases += 1
 
     def write(self, offset: int, payload: bytes) -> None:

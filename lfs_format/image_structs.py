@@ -45,8 +45,6 @@ FLASH_TS_WORDS = 4
 PROTO_WORDS = 18
 LUA_MAX_FLASH_SIZE = 0x10000  # image limit in words (lflashimg.c)
 LFS_MARKED = 1 << 6  # bitmask(LFSBIT): FlashTS.marked
-# words of the Proto record that hold addresses (the 'A' and 'S' of PROTO_COPY_MASK)
-PROTO_ADDRESS_WORDS = (0, 2, 3, 4, 5, 6, 7, 8, 16)
 
 
 def flash_sig(target: Target, absolute: bool = False) -> int:

@@ -42,7 +42,6 @@ from .image_structs import (
     FLASH_FORMAT_MASK,
     FLASH_FORMAT_VERSION,
     FLASH_SIG_ABSOLUTE,
-    FLASH_SIG_B1,
     FLASH_SIG_B2_MASK,
     FLASH_SIG_IN_PROGRESS,
     FLASH_TS_WORDS,
@@ -330,10 +329,6 @@ def boot(flash: SimulatedFlash, integral: bool = False) -> BootResult:
     return BootResult(
         None, fh.mainProto, fh.pROhash, fh.nROuse, fh.nROsize & MASK32, fh.flash_size
     )
-
-
-def image_target(sig: int) -> Target:
-    return INT if sig & FLASH_SIG_B1 else FLOAT
 
 
 class _FlashReader:
