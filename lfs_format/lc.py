@@ -39,7 +39,9 @@ import sys
 from array import array
 from collections.abc import Callable
 
-from luacross.opcodes import (
+from .errors import LcFormatError
+from .lineinfo import decode_line_info
+from .opcodes import (
     BITRK,
     MAXSTACK,
     OPMODES,
@@ -54,9 +56,6 @@ from luacross.opcodes import (
     getarg_sbx,
     isk,
 )
-
-from .errors import LcFormatError
-from .lineinfo import decode_line_info
 from .proto import (
     LUA_TBOOLEAN,
     LUA_TNIL,

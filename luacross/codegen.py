@@ -20,8 +20,7 @@ import math
 
 from lfs_format.errors import LuacrossError
 from lfs_format.lineinfo import LineInfoWriter
-from lfs_format.proto import Proto
-from luacross.opcodes import (
+from lfs_format.opcodes import (
     BITRK,
     LFIELDS_PER_FLUSH,
     MAXARG_BX,
@@ -66,6 +65,7 @@ from luacross.opcodes import (
     POS_C,
     OpCode,
 )
+from lfs_format.proto import Proto
 
 NO_JUMP = -1
 LUA_MULTRET = -1

@@ -20,10 +20,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from lfs_format.lineinfo import decode_line_info
-from lfs_format.proto import Constant, Proto
-from lfs_format.target import Target
-
-from .opcodes import (
+from lfs_format.opcodes import (
     BITRK,
     OPMODES,
     OpArgMask,
@@ -37,6 +34,8 @@ from .opcodes import (
     getarg_sbx,
     isk,
 )
+from lfs_format.proto import Constant, Proto
+from lfs_format.target import Target
 
 
 @dataclass(frozen=True, slots=True)

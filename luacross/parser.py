@@ -9,6 +9,27 @@ NodeMCU's luac.cross keeps line info but drops local and upvalue names
 
 import sys
 
+from lfs_format.opcodes import (
+    LFIELDS_PER_FLUSH,
+    LUAI_MAXCCALLS,
+    LUAI_MAXUPVALUES,
+    LUAI_MAXVARS,
+    MAX_INT,
+    MAXARG_BX,
+    OP_CALL,
+    OP_CLOSE,
+    OP_CLOSURE,
+    OP_FORLOOP,
+    OP_FORPREP,
+    OP_GETUPVAL,
+    OP_LOADK,
+    OP_MOVE,
+    OP_NEWTABLE,
+    OP_SETTABLE,
+    OP_TAILCALL,
+    OP_TFORLOOP,
+    OP_VARARG,
+)
 from lfs_format.proto import VARARG_HASARG, VARARG_ISVARARG, VARARG_NEEDSARG, Proto
 from lfs_format.target import FLOAT, Target
 from luacross import codegen as K
@@ -86,27 +107,6 @@ from luacross.lexer import (
     LexState,
     token2str,
     tokenize,
-)
-from luacross.opcodes import (
-    LFIELDS_PER_FLUSH,
-    LUAI_MAXCCALLS,
-    LUAI_MAXUPVALUES,
-    LUAI_MAXVARS,
-    MAX_INT,
-    MAXARG_BX,
-    OP_CALL,
-    OP_CLOSE,
-    OP_CLOSURE,
-    OP_FORLOOP,
-    OP_FORPREP,
-    OP_GETUPVAL,
-    OP_LOADK,
-    OP_MOVE,
-    OP_NEWTABLE,
-    OP_SETTABLE,
-    OP_TAILCALL,
-    OP_TFORLOOP,
-    OP_VARARG,
 )
 
 _LPAREN, _RPAREN, _LBRACE, _RBRACE = ord("("), ord(")"), ord("{"), ord("}")

@@ -7,7 +7,7 @@ Expected bytes are the reference outputs quoted in the formats reference
 import lupa.lua51
 import pytest
 
-import luacross.opcodes
+import lfs_format.opcodes
 from lfs_format.lc import read_chunk
 from luacross.parser import compile_source
 
@@ -68,6 +68,6 @@ def test_main_function_is_vararg_and_arg_compat_params():
 
 def test_op_constants_match_opcodes():
     # the code generator emits plain-int OP_* names; they must follow lopcodes.h's order
-    for op in luacross.opcodes.OpCode:
-        value = getattr(luacross.opcodes, f"OP_{op.name}")
+    for op in lfs_format.opcodes.OpCode:
+        value = getattr(lfs_format.opcodes, f"OP_{op.name}")
         assert value == op and type(value) is int

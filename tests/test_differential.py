@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, example, given, settings
 
 from golden import CORPUS
 from lfs_format.lc import read_chunk
+from lfs_format.opcodes import OpCode, get_opcode
 from lfs_format.proto import Proto, constant_key
-from luacross.opcodes import OpCode, get_opcode
 from luagen import lua_chunks
 
 DEBIAN_LUA = Path("/usr/share/lua/5.1")

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from golden import CORPUS, cases, output_blob, paired_cases
 from lfs_format.errors import LcFormatError
 from lfs_format.lc import check_code, dump_chunk, identify_target, is_chunk, read_chunk
+from lfs_format.opcodes import OpCode, create_abc
 from lfs_format.proto import LocVar, Proto
 from lfs_format.structs import lc_structs
 from lfs_format.target import FLOAT, HOST, INT, Target
-from luacross.opcodes import OpCode, create_abc
 
 TARGETS = [FLOAT, INT, HOST]
 CHUNK_CATEGORIES = ("lc", "strip", "combine", "lookup", "stdin")
