@@ -250,7 +250,7 @@ def compile_command(args: list[str]) -> int:
     if len(protos) == 1 and not opts.lookup:
         main_proto = protos[0]
     else:
-        from luacross.combine import TooManyModulesError
+        from luacross.lua51.combine import TooManyModulesError
 
         try:
             main_proto = api.combine(protos, lookup=opts.lookup, target=target)

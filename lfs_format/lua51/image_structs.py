@@ -6,7 +6,7 @@ Every record is a whole number of little-endian 32-bit words; address fields
 hold word indices into the image (position-independent form) or mapped
 addresses (absolute form), so they are plain `Int32ul` here and the builder
 and loader decide what they mean. The same structs build images
-(`lfs_format.image`) and parse them (the loader), in the manner of
+(`lfs_format.lua51.image`) and parse them (the loader), in the manner of
 pyelftools' `ELFStructs`: `ImageStructs(target)` is built once per target.
 """
 
@@ -26,8 +26,8 @@ from construct import (
     this,
 )
 
+from ..target import Target
 from .proto import LUA_TBOOLEAN, LUA_TNIL, LUA_TNUMBER, LUA_TSTRING
-from .target import Target
 
 # flash signature bits (lflash.h)
 FLASH_SIG_BASE = 0xFAFAA050

@@ -39,7 +39,8 @@ import sys
 from array import array
 from collections.abc import Callable
 
-from .errors import LcFormatError
+from ..errors import LcFormatError
+from ..target import FLOAT, HOST, INT, Target
 from .lineinfo import decode_line_info
 from .opcodes import (
     BITRK,
@@ -68,7 +69,6 @@ from .proto import (
     LocVar,
     Proto,
 )
-from .target import FLOAT, HOST, INT, Target
 
 LUA_SIGNATURE = b"\x1bLua"
 LUAC_VERSION = 0x51

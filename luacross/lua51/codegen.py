@@ -19,8 +19,8 @@ stock per-pc list and NodeMCU's packed line info.
 import math
 
 from lfs_format.errors import LuacrossError
-from lfs_format.lineinfo import LineInfoWriter
-from lfs_format.opcodes import (
+from lfs_format.lua51.lineinfo import LineInfoWriter
+from lfs_format.lua51.opcodes import (
     BITRK,
     LFIELDS_PER_FLUSH,
     MAXARG_BX,
@@ -65,7 +65,7 @@ from lfs_format.opcodes import (
     POS_C,
     OpCode,
 )
-from lfs_format.proto import Proto
+from lfs_format.lua51.proto import Proto
 
 NO_JUMP = -1
 LUA_MULTRET = -1

@@ -32,9 +32,9 @@ from construct import (
     this,
 )
 
+from ..target import Target
 from .lc import header_bytes
 from .proto import LUA_TBOOLEAN, LUA_TNIL, LUA_TNUMBER, LUA_TSTRING
-from .target import Target
 
 
 def _decode_string(raw: bytes, ctx) -> bytes | None:

@@ -14,7 +14,8 @@ import sys
 from array import array
 from dataclasses import dataclass
 
-from .errors import ImageError
+from ..errors import ImageError
+from ..target import Target
 from .image_structs import (
     FLASH_HEADER_WORDS,
     FLASH_SIG_ABSOLUTE,
@@ -28,7 +29,6 @@ from .image_structs import (
 )
 from .proto import LUA_TBOOLEAN, LUA_TNIL, LUA_TNUMBER, LUA_TSTRING, Constant, Proto
 from .strtable import collect_strings, proto_strings, rostrt_size
-from .target import Target
 
 # valid `-a` addresses: the ESP8266 irom0 segment (luac.c IROM0_SEG, IROM0_SEGMAX)
 IROM0_SEG = 0x40210000

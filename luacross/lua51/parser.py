@@ -1,7 +1,7 @@
 """Lua 5.1 parser, as NodeMCU's `lparser.c`: one function per grammar rule.
 
 A one-pass compiler without a syntax tree: each rule calls the code
-generator (`luacross.codegen`) as it goes. The parser reads tokens only
+generator (`luacross.lua51.codegen`) as it goes. The parser reads tokens only
 through `LexState.next`/`lookahead` and `check`/`checknext`/`testnext`.
 NodeMCU's luac.cross keeps line info but drops local and upvalue names
 (LUAI_OPTIMIZE_DEBUG 1), so finished protos carry no names.
@@ -9,7 +9,7 @@ NodeMCU's luac.cross keeps line info but drops local and upvalue names
 
 import sys
 
-from lfs_format.opcodes import (
+from lfs_format.lua51.opcodes import (
     LFIELDS_PER_FLUSH,
     LUAI_MAXCCALLS,
     LUAI_MAXUPVALUES,
@@ -30,10 +30,10 @@ from lfs_format.opcodes import (
     OP_TFORLOOP,
     OP_VARARG,
 )
-from lfs_format.proto import VARARG_HASARG, VARARG_ISVARARG, VARARG_NEEDSARG, Proto
+from lfs_format.lua51.proto import VARARG_HASARG, VARARG_ISVARARG, VARARG_NEEDSARG, Proto
 from lfs_format.target import FLOAT, Target
-from luacross import codegen as K
-from luacross.codegen import (
+from luacross.lua51 import codegen as K
+from luacross.lua51.codegen import (
     LUA_MULTRET,
     NO_JUMP,
     OPR_ADD,
@@ -72,7 +72,7 @@ from luacross.codegen import (
     ExpDesc,
     FuncState,
 )
-from luacross.lexer import (
+from luacross.lua51.lexer import (
     TK_AND,
     TK_BREAK,
     TK_CONCAT,

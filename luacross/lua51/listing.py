@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
-from lfs_format.lineinfo import decode_line_info
-from lfs_format.opcodes import (
+from lfs_format.lua51.lineinfo import decode_line_info
+from lfs_format.lua51.opcodes import (
     BITRK,
     OPMODES,
     OpArgMask,
@@ -34,7 +34,7 @@ from lfs_format.opcodes import (
     getarg_sbx,
     isk,
 )
-from lfs_format.proto import Constant, Proto
+from lfs_format.lua51.proto import Constant, Proto
 from lfs_format.target import Target
 
 

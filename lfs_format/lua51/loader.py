@@ -36,8 +36,10 @@ from dataclasses import dataclass, field
 
 from construct import ConstructError
 
-from .errors import ImageError, LoaderError
-from .flash import SECTOR_SIZE, SimulatedFlash
+from ..errors import ImageError, LoaderError
+from ..flash import SECTOR_SIZE, SimulatedFlash
+from ..inflate import DATA_ERROR, DICT_ERROR, InflateError, Inflater
+from ..target import FLOAT, INT, Target
 from .image_structs import (
     FLASH_FORMAT_MASK,
     FLASH_FORMAT_VERSION,
@@ -50,10 +52,8 @@ from .image_structs import (
     ImageStructs,
     flash_sig,
 )
-from .inflate import DATA_ERROR, DICT_ERROR, InflateError, Inflater
 from .lineinfo import decode_line_info
 from .proto import LUA_TBOOLEAN, LUA_TNIL, LUA_TNUMBER, LUA_TSTRING, LocVar, Proto
-from .target import FLOAT, INT, Target
 
 READ_BLOCKSIZE = 1024
 WRITE_BLOCKSIZE = 2048
