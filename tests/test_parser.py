@@ -1,4 +1,4 @@
-"""The compiler against the recorded luac.cross runs (../shared/golden).
+"""The compiler against the recorded luac.cross runs (tests/golden).
 
 Every `lc` case must give the reference `.lc` byte for byte once dumped, and
 every `error` case the reference's message (stderr minus the program name).
