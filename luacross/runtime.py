@@ -18,10 +18,17 @@ app/lua/lnodemcu.c):
   prints "LFS region updated.  Restarting." and reboots the VM (a `pcall`
   around the call cannot stop that restart on the device; here it stops the
   calling code at the next return to Python);
-- `require(name)`: `package.preload`, then LFS (the `_init` convention's
-  loader). The host filesystem is not searched (the device would search
-  SPIFFS, which is not modelled);
+- `require(name)`: `package.preload`, the device's file system
+  (`LfsDevice.files`, `package.path` "?.lc;?.lua"), then LFS (the `_init`
+  convention's loader);
 - `print` is captured into `LfsDevice.output`.
+
+The VM holds what NodeMCU's 5.1 firmware holds, and nothing of the host (see
+`_FIRMWARE`): base functions, `string`, `table`, `coroutine`, the firmware's
+`math`, its minimal `debug` (getregistry, getstrings, traceback) and `node`,
+reached through `_G`'s metatable as on the device; no `io`, no `os`, no
+native code; `loadfile`, `dofile` and `require` read `LfsDevice.files`; a
+binary chunk loads only if this VM's `string.dump` made it.
 
 Limits, by design:
 - Integer-build images run on the float VM: their int32 constants become
@@ -31,7 +38,9 @@ Limits, by design:
   needs with `globals=` (Python values, dicts become tables, callables are
   callable from Lua) and/or `prelude=` (Lua code run after boot, before any
   module); see `LfsDevice`.
-- The VM has stock Lua's standard libraries (including `io` and `os`).
+- Lua 5.1's pattern matcher has no depth limit (nor has the firmware's): a
+  pattern that recurses a million levels deep overflows the C stack of the
+  process. `luacross run` runs the device in a child process for this.
 """
 
 import zlib
@@ -185,19 +194,181 @@ def check_image(
 # the device
 
 
-def _loadstring(lua):
-    """Lua's loadstring, always returning (function or nil, message or nil)."""
-    return lua.eval("function(s, name) local f, e = loadstring(s, name) return f, e end")
+# The firmware's world. This chunk runs first in every fresh VM, before any
+# image code, and turns lupa's stock Lua 5.1 (all standard libraries, plus
+# lupa's `python` bridge) into what NodeMCU's 5.1 firmware offers (linit.c,
+# lbaselib.c, lstrlib.c, lmathlib.c, ldblib.c, loadlib.c, luaconf.h and
+# user_config.h of the default build):
+# - base functions, `string`, `table`, `coroutine`, `math` (the firmware's
+#   trimmed list), `debug` as LUA_USE_BUILTIN_DEBUG_MINIMAL leaves it
+#   (getregistry, getstrings, traceback) and `node`, in a ROM table that `_G`
+#   reaches through its own metatable (`_G.__index == ROM`), as on the device;
+# - RAM globals: _G, _VERSION, ipairs, pairs, newproxy, __index, package,
+#   require, module;
+# - no `io`, no `os`, no `python`, no package.loadlib, no C loaders;
+#   loadfile/dofile/require read the device's file system (`LfsDevice.files`),
+#   never the host's; binary chunks load only when this VM's own
+#   string.dump made them (crafted bytecode can break out of a Lua 5.1 VM).
+# What the image can reach is built from these locals; the originals stay
+# upvalues here (the firmware's debug library cannot read upvalues).
+_FIRMWARE = r"""
+local index, config, capture, reload, readfile, integral, romstrings = ...
+local G = _G
+local type, select, unpack, xpcall, pcall, error, tostring, next, pairs, ipairs =
+      type, select, unpack, xpcall, pcall, error, tostring, next, pairs, ipairs
+local setmetatable, rawget = setmetatable, rawget
+local loadstring_host, dump, traceback = loadstring, string.dump, debug.traceback
+local getrawmetatable, setrawmetatable = debug.getmetatable, debug.setmetatable
+local concat, sort, sub, gsub, gmatch, format =
+      table.concat, table.sort, string.sub, string.gsub, string.gmatch, string.format
+local string, table, coroutine, math, package = string, table, coroutine, math, package
 
+-- lupa's Python objects: their metatable stays out of reach
+local registry = debug.getregistry()
+local pobject = rawget(registry, "POBJECT")
+if pobject then pobject.__metatable = false end
+registry["FILE*"] = nil
 
-_NODE_API = r"""
-local index, config, capture, reload = ...
-print = function(...)
-  local parts = {}
-  for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
-  capture(table.concat(parts, "\t"))
+local function typename(n, ...)
+  if select("#", ...) < n then return "no value" end
+  return type((select(n, ...)))
+end
+-- "bad argument" as luaL_argerror words it, at the position of the caller
+-- of the library function (`level` counts from argerror's caller)
+local function argerror(level, n, fname, expected, ...)
+  error(format("bad argument #%d to '%s' (%s expected, got %s)",
+               n, fname, expected, typename(n, ...)), level + 1)
+end
+local function checkstring(n, fname, ...)
+  local v = select(n, ...)
+  if type(v) == "number" then return tostring(v) end
+  if type(v) ~= "string" then argerror(3, n, fname, "string", ...) end
+  return v
 end
 
+-- chunks: source text, or a binary chunk this VM's string.dump produced
+local dumped = {}
+local BINARY = "binary chunk refused: luacross runs only source code and " ..
+               "chunks made by its own string.dump"
+local function loadchunk(text, chunkname)
+  if sub(text, 1, 1) == "\27" and not dumped[text] then return nil, BINARY end
+  return loadstring_host(text, chunkname)
+end
+
+local ROM = {}
+for _, name in ipairs{"assert", "collectgarbage", "error", "gcinfo", "getfenv",
+    "getmetatable", "next", "pcall", "rawequal", "rawget", "rawset", "select",
+    "setfenv", "setmetatable", "tonumber", "tostring", "type", "unpack", "xpcall"} do
+  ROM[name] = G[name]
+end
+
+function ROM.print(...)               -- luaB_print, into LfsDevice.output
+  local tostr, parts = G.tostring, {}
+  for i = 1, select("#", ...) do
+    local s = tostr((select(i, ...)))
+    if type(s) ~= "string" then
+      error("'tostring' must return a string to 'print'", 2)
+    end
+    parts[i] = s
+  end
+  capture(concat(parts, "\t"))
+end
+
+function ROM.loadstring(...)
+  local s = checkstring(1, "loadstring", ...)
+  local chunkname = select(2, ...)
+  if chunkname == nil then chunkname = s end
+  return loadchunk(s, checkstring(2, "loadstring", s, chunkname))
+end
+
+function ROM.load(...)
+  local reader, chunkname = ...
+  if type(reader) ~= "function" then argerror(2, 1, "load", "function", ...) end
+  if chunkname == nil then chunkname = "=(load)" end
+  chunkname = checkstring(2, "load", reader, chunkname)
+  local parts = {}
+  while true do
+    local ok, piece = pcall(reader)
+    if not ok then return nil, piece end
+    if piece == nil or piece == "" then break end
+    if type(piece) == "number" then piece = tostring(piece) end
+    if type(piece) ~= "string" then return nil, "reader function must return a string" end
+    parts[#parts + 1] = piece
+  end
+  return loadchunk(concat(parts), chunkname)
+end
+
+local function loadfile(name)         -- luaL_loadfile on the device's file system
+  local text = readfile(name)
+  if text == nil then return nil, "cannot open " .. name end
+  if sub(text, 1, 1) == "#" then text = gsub(text, "^#[^\n]*", "") end
+  return loadchunk(text, "@" .. name)
+end
+function ROM.loadfile(...)
+  if (...) == nil then error("filename is NULL", 2) end
+  return loadfile(checkstring(1, "loadfile", ...))
+end
+function ROM.dofile(...)
+  if (...) == nil then error("filename is NULL", 2) end
+  local f, err = loadfile(checkstring(1, "dofile", ...))
+  if not f then error(err, 0) end
+  return f()
+end
+
+-- string: the strlib ROTable is both `string` and the strings' metatable
+string.__index = string
+function string.__mod(fmt, args)     -- str_format2: "%d-%d" % {1, 2}
+  if type(args) == "table" then
+    local n = #args
+    local values = {}
+    for i = 1, n do values[i] = rawget(args, i) end
+    return format(fmt, unpack(values, 1, n))
+  end
+  return format(fmt, args)
+end
+function string.gfind()
+  error("'string.gfind' was renamed to 'string.gmatch'", 2)
+end
+function string.dump(...)
+  local f = ...
+  if type(f) ~= "function" then argerror(2, 1, "dump", "function", ...) end
+  local ok, chunk = pcall(dump, f)
+  if not ok then error("unable to dump given function", 2) end
+  dumped[chunk] = true
+  return chunk
+end
+setrawmetatable("", string)
+
+local m = math
+math = {abs = m.abs, ceil = m.ceil, floor = m.floor, max = m.max, min = m.min,
+        pow = m.pow, random = m.random, randomseed = m.randomseed, sqrt = m.sqrt}
+if integral then
+  math.huge = 2147483647               -- INT_MAX; the integer build has no pi
+else
+  math.pi, math.huge = m.pi, m.huge
+end
+
+-- debug as the default build has it (LUA_USE_BUILTIN_DEBUG_MINIMAL)
+local fake_registry = {_LOADED = package.loaded}
+local debug = {
+  getregistry = function() return fake_registry end,
+  traceback = traceback,
+  getstrings = function(...)
+    local opt = select(1, ...)
+    if opt == nil then opt = "RAM" end
+    if opt ~= "RAM" and opt ~= "ROM" then
+      error(format("bad argument #1 to 'getstrings' (invalid option '%s')", tostring(opt)), 2)
+    end
+    if opt == "RAM" then return {} end  -- the host VM's string table is not the device's
+    if not index then return nil end
+    local list = {}
+    for i, s in ipairs(romstrings) do list[i] = s end
+    sort(list)
+    return list
+  end,
+}
+
+-- node: the LFS API (app/modules/node.c, app/lua/lnodemcu.c)
 local function lfsmodule(name)        -- luaL_pushlfsmodule
   if not index then return nil end
   local f = index(name)
@@ -207,24 +378,22 @@ end
 local function lfsconfig()
   return {lfs_mapped = config[1], lfs_base = config[2], lfs_size = config[3], lfs_used = config[4]}
 end
-
-node = type(node) == "table" and node or {}
-node.flashindex = lfsmodule
-node.flashreload = reload
-local info = node.info
-node.info = function(what, ...)
+local function lfsreload(...)
+  return reload(checkstring(1, "reload", ...))
+end
+local node = {flashindex = lfsmodule, flashreload = lfsreload}
+node.info = function(what)
   if what == "lfs" then return lfsconfig() end
-  if info then return info(what, ...) end
 end
 node.LFS = setmetatable({
   get = lfsmodule,
   list = function()
     if not index then return nil end
     local _, names = index()
-    table.sort(names)
+    sort(names)
     return names
   end,
-  reload = reload,
+  reload = lfsreload,
 }, {__index = function(_, name)        -- node_lfs_func
   if type(name) ~= "string" and type(name) ~= "number" then return nil end
   if name == "config" then return lfsconfig() end
@@ -232,19 +401,103 @@ node.LFS = setmetatable({
   return lfsmodule(name)
 end})
 
-package.loaders = {package.loaders[1], function(name)
+-- require: package.preload, the device's file system (package.path), LFS
+package.loadlib, package.cpath, package.path = nil, "", "?.lc;?.lua"
+local function fsloader(name)         -- loader_Lua on the device's file system
+  local path = package.path
+  if type(path) ~= "string" then error("'package.path' must be a string", 2) end
+  local file, tried = gsub(name, "%.", "/"), {}
+  for template in gmatch(path, "[^;]+") do
+    local filename = gsub(template, "%?", file)
+    if readfile(filename) ~= nil then
+      local f, err = loadfile(filename)
+      if not f then
+        error(format("error loading module '%s' from file '%s':\n\t%s", name, filename, err), 2)
+      end
+      return f
+    end
+    tried[#tried + 1] = "\n\tno file '" .. filename .. "'"
+  end
+  return concat(tried)
+end
+package.loaders = {package.loaders[1], fsloader, function(name)
   return lfsmodule(name) or ("\n\tno module '" .. tostring(name) .. "' in LFS")
 end}
+local loaded = package.loaded
+for name in pairs(loaded) do loaded[name] = nil end
+loaded._G, loaded.package, loaded.string, loaded.table = G, package, string, table
+loaded.coroutine, loaded.math, loaded.debug = coroutine, math, debug
 
-local traceback = debug.traceback
+ROM.string, ROM.table, ROM.coroutine, ROM.math, ROM.debug = string, table, coroutine, math, debug
+ROM.node, ROM.ROM = node, ROM
+local ram = {_G = true, _VERSION = true, ipairs = true, pairs = true, newproxy = true,
+             package = true, require = true, module = true}
+local names = {}
+for name in pairs(G) do names[#names + 1] = name end
+for _, name in ipairs(names) do
+  if not ram[name] then G[name] = nil end
+end
+G.__index = ROM
+setmetatable(G, G)
+
+-- calls from Python: f(...) as {ok, results...} and the number of results;
+-- an error as {message, traceback} with the message as Lua's interpreter shows it
+local function message(e)
+  local t = type(e)
+  if t == "string" or t == "number" then return tostring(e) end
+  if t == "userdata" and getrawmetatable(e) == pobject then return e end  -- a Python exception
+  local mt = getrawmetatable(e)
+  if type(mt) == "table" and rawget(mt, "__tostring") then
+    local ok, s = pcall(tostring, e)
+    if ok and type(s) == "string" then return s end
+  end
+  return "(error object is a " .. t .. " value)"
+end
+local function handler(e) return {message(e), traceback("", 2)} end
 local function pack(...) return {n = select("#", ...), ...} end
-return function(f, ...)               -- f(...) as {ok, results...}, number of results
+local function invoke(f, ...)
   local n, args = select("#", ...), {...}
-  local res = pack(xpcall(function() return f(unpack(args, 1, n)) end,
-                          function(e) return {e, traceback("", 2)} end))
+  local res = pack(xpcall(function() return f(unpack(args, 1, n)) end, handler))
   return res, res.n - 1
 end
+local function bridge(f)              -- a Python callable, as a plain Lua function
+  return function(...) return f(...) end
+end
+return invoke, loadchunk, lfsmodule, G.require, bridge
 """
+
+
+def _attribute_filter(obj, name, is_setting):
+    """What Lua may see of a Python object a stub returns: public attributes only."""
+    if isinstance(name, bytes):
+        name = name.decode("utf-8", "replace")
+    if isinstance(name, str) and name and not name.startswith("_"):
+        return name
+    raise AttributeError("not accessible from the device's Lua")
+
+
+def _proto_strings(main: Proto | None) -> list[bytes]:
+    """The strings an image's functions hold (what its ROstrt holds, near enough)."""
+    if main is None:
+        return []
+    found: set[bytes] = set()
+    seen: set[int] = set()
+    stack = [main]
+    while stack:
+        proto = stack.pop()
+        if id(proto) in seen:
+            continue
+        seen.add(id(proto))
+        found.update(k for k in proto.constants if isinstance(k, bytes))
+        if proto.source:
+            found.add(proto.source)
+        found.update(v.varname for v in proto.locvars)
+        found.update(proto.upvalues)
+        stack.extend(proto.protos)
+    return sorted(found)
+
+
+MIN_MEMORY = 1 << 20  # the Lua VM and its libraries need a few hundred KiB
 
 
 @dataclass(slots=True)
@@ -257,8 +510,12 @@ class LfsDevice:
     - `globals`: values set as Lua globals after boot (stubs for C modules),
       e.g. `{"wifi": {"STATION": 1, "setmode": lambda m: m}}`;
     - `prelude`: Lua code run after `globals`, before any module;
-    - `files`: SPIFFS stand-in for `node.LFS.reload(name)` (name -> bytes).
+    - `files`: the device's file system (SPIFFS) as name -> bytes: what
+      `node.LFS.reload(name)`, `loadfile`, `dofile` and `require` read;
+    - `memory_limit`: bytes the Lua VM may allocate (None: no limit).
 
+    The VM holds what NodeMCU's Lua 5.1 firmware offers (see `_FIRMWARE`),
+    nothing of the host: no `io`, no `os`, no native code, no host files.
     `load(image)` writes and boots an image; then `call`, `require`,
     `run_module` and `execute` run Lua, raising `LuaRuntimeError` on a Lua
     error. Lua strings come back as `bytes`; `print` lines collect in `output`.
@@ -271,13 +528,24 @@ class LfsDevice:
     prelude: str | None = None
     files: dict[str, bytes] = field(default_factory=dict)
     output: list[str] = field(default_factory=list)
+    memory_limit: int | None = None
     flash: SimulatedFlash | None = field(default=None, init=False)
     boot_result: object = field(default=None, init=False)
     main: Proto | None = field(default=None, init=False)
     lua: object = field(default=None, init=False)
     _invoke: object = field(default=None, init=False)
-    _index: object = field(default=None, init=False)
+    _loadchunk: object = field(default=None, init=False)
+    _flashindex: object = field(default=None, init=False)
+    _require: object = field(default=None, init=False)
+    _bridge: object = field(default=None, init=False)
     _restart: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        check_partition(self.lfs_base, self.lfs_size)
+        if self.memory_limit is not None and self.memory_limit < MIN_MEMORY:
+            raise LuacrossError(
+                f"Lua memory limit {self.memory_limit} is too small (at least {MIN_MEMORY})"
+            )
 
     # -- loading and booting ----------------------------------------------------
 
@@ -302,7 +570,9 @@ class LfsDevice:
                 raise LoaderError(
                     "not an LFS image: neither gzip (-f) nor an absolute image (-a)"
                 )
-            self.flash = SimulatedFlash(base, self.lfs_size or _round_sectors(len(image)))
+            size = self.lfs_size or _round_sectors(len(image))
+            check_partition(base, size)
+            self.flash = SimulatedFlash(base, size)
             place_absolute(image, self.flash)
             message = "absolute image flashed"
         self.boot()
@@ -311,19 +581,49 @@ class LfsDevice:
         return message
 
     def boot(self) -> None:
-        """Restart: luaN_init on the partition, then a fresh Lua VM with the node API."""
+        """Restart: luaN_init on the partition, then a fresh Lua VM with the firmware's libraries."""
         self.main = None
         self.boot_result = boot(self.flash, bool(self.integral))
         if self.boot_result.booted:
             self.main = read_partition(self.flash, bool(self.integral))
         else:
             self.output.append(self.boot_result.message.rstrip("\n"))
-        self.lua = lua51.LuaRuntime(encoding=None, unpack_returned_tuples=True)
-        index = self._load(self.main, b"=(luac)") if self.main is not None else None
-        self._index = index
-        config = self.lua.table_from(self._config())
-        api = self._loadstring(_NODE_API.encode(), b"=(node)")
-        self._invoke = api(index, config, self._capture, self._reload_from_lua)
+        self.lua = lua51.LuaRuntime(
+            encoding=None,
+            unpack_returned_tuples=True,
+            register_eval=False,
+            register_builtins=False,
+            attribute_filter=_attribute_filter,
+            max_memory=self.memory_limit,
+        )
+        try:
+            self._setup()
+        except lua51.LuaError as exc:  # the memory limit, hit while booting
+            raise LuaRuntimeError(self._lua_message(exc)) from None
+
+    def _setup(self) -> None:
+        host_loadstring = self.lua.globals().loadstring  # held by Python only
+
+        def load_host(chunk: bytes, chunkname: bytes):
+            f, *err = _results(host_loadstring(chunk, chunkname))
+            if f is None:
+                raise LuaRuntimeError(_text(err[0] if err else b"cannot load chunk"))
+            return f
+
+        index = None
+        if self.main is not None:
+            index = load_host(dump_chunk(_host_proto(self.main), HOST), b"=(luac)")
+        setup = load_host(_FIRMWARE.encode(), b"=(firmware)")
+        results = setup(
+            index,
+            self.lua.table_from(self._config()),
+            self._capture,
+            self._reload_from_lua,
+            self._read_file,
+            bool(self.integral),
+            self.lua.table_from(_proto_strings(self.main)),
+        )
+        self._invoke, self._loadchunk, self._flashindex, self._require, self._bridge = results
         g = self.lua.globals()
         for name, value in self.globals.items():
             g[self._to_lua(name)] = self._to_lua(value)
@@ -336,20 +636,14 @@ class LfsDevice:
         physical = base - FLASH_MAPPING if base >= FLASH_MAPPING else base
         return [base, physical, self.flash.size, used]
 
-    def _load(self, proto: Proto, chunkname: bytes):
-        return self._loadstring(dump_chunk(_host_proto(proto), HOST), chunkname)
-
-    def _loadstring(self, chunk: bytes, chunkname: bytes):
-        f, err = _loadstring(self.lua)(chunk, chunkname)
-        if f is None:
-            raise LuaRuntimeError(_text(err))
-        return f
-
     def _capture(self, line: bytes) -> None:
         self.output.append(_text(line))
 
-    def _reload_from_lua(self, name: bytes | None = None) -> bytes:
-        image = self.files.get(_text(name or b""))
+    def _read_file(self, name: bytes) -> bytes | None:
+        return self.files.get(_text(name))
+
+    def _reload_from_lua(self, name: bytes) -> bytes:
+        image = self.files.get(_text(name))
         if image is None:
             return NOT_FOUND.encode()
         loader = LoaderPass(integral=bool(self.integral), partition_size=self.flash.size)
@@ -364,6 +658,10 @@ class LfsDevice:
     # -- running Lua --------------------------------------------------------------
 
     def _to_lua(self, value):
+        """A Python value as the image sees it: strings as Lua strings, mappings
+        and sequences as tables, callables as Lua functions (their results
+        converted the same way); anything else stays an opaque Python object
+        whose public attributes only are visible."""
         if isinstance(value, str):
             return value.encode()
         if isinstance(value, Mapping):
@@ -373,10 +671,35 @@ class LfsDevice:
             return table
         if isinstance(value, (list, tuple)):
             return self.lua.table(*[self._to_lua(v) for v in value])
+        if callable(value) and not lua51.lua_type(value):
+            return self._bridge(self._python_function(value))
         return value
 
+    def _python_function(self, function):
+        def call(*args):
+            result = function(*args)
+            if isinstance(result, tuple):
+                return tuple(self._to_lua(item) for item in result)
+            return self._to_lua(result)
+
+        return call
+
+    def _lua_message(self, exc: BaseException) -> str:
+        if isinstance(exc, lua51.LuaMemoryError) or str(exc) == "not enough memory":
+            return self._memory_message()
+        text = str(exc).strip()
+        return text.splitlines()[0] if text else type(exc).__name__
+
+    def _memory_message(self) -> str:
+        if self.memory_limit is None:
+            return "not enough memory"
+        return f"not enough memory (the Lua memory limit is {_size_text(self.memory_limit)})"
+
     def _call(self, function, *args) -> tuple:
-        res, n = self._invoke(function, *[self._to_lua(a) for a in args])
+        try:
+            res, n = self._invoke(function, *[self._to_lua(a) for a in args])
+        except lua51.LuaError as exc:  # an error outside the protected call
+            raise LuaRuntimeError(self._lua_message(exc)) from None
         if self._restart:
             self._restart = False
             self.boot()
@@ -385,17 +708,19 @@ class LfsDevice:
             err = res[2]
             if lua51.lua_type(err) == "table":
                 message, trace = err[1], err[2]
-            else:
+            else:  # not enough memory, error in error handling: no handler ran
                 message, trace = err, b""
             if isinstance(message, BaseException):
                 raise message
-            text = message if isinstance(message, bytes) else str(message).encode()
-            raise LuaRuntimeError(_text(text), _user_traceback(_text(trace)))
+            text = _text(message) if isinstance(message, bytes) else str(message)
+            if text == "not enough memory":
+                text = self._memory_message()
+            raise LuaRuntimeError(text, _user_traceback(_text(trace or b"")))
         return tuple(res[i] for i in range(2, n + 2))
 
     def module(self, name: str):
         """The module's main function as `node.flashindex(name)` returns it (None if absent)."""
-        result = self._call(self.lua.globals().node.flashindex, name)
+        result = self._call(self._flashindex, name)
         return result[0] if result else None
 
     @property
@@ -415,13 +740,56 @@ class LfsDevice:
 
     def require(self, name: str):
         """Lua's `require(name)`: the module's cached value."""
-        result = self._call(self.lua.globals().require, name)
+        result = self._call(self._require, name)
         return result[0] if result else None
 
     def execute(self, code: str | bytes, *, chunkname: str = "=stdin") -> tuple:
         """Compile and run Lua source, as typed at the device's prompt."""
-        source = code.encode() if isinstance(code, str) else code
-        return self._call(self._loadstring(source, chunkname.encode()))
+        source = code if isinstance(code, bytes) else code.encode("utf-8", "surrogateescape")
+        name = chunkname.encode("utf-8", "surrogateescape")
+        try:
+            f, *err = _results(self._loadchunk(source, name))
+        except lua51.LuaError as exc:
+            raise LuaRuntimeError(self._lua_message(exc)) from None
+        if f is None:
+            message = _text(err[0]) if err else "cannot load chunk"
+            raise LuaRuntimeError(
+                self._memory_message() if message == "not enough memory" else message
+            )
+        return self._call(f)
+
+
+def _results(value) -> tuple:
+    """A Lua call's results as a tuple (lupa returns one result bare)."""
+    return value if isinstance(value, tuple) else (value,)
+
+
+def _size_text(size: int) -> str:
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if size >= 1 << shift and size % (1 << shift) == 0:
+            return f"{size >> shift} {unit}"
+    return f"{size} bytes"
+
+
+# The ESP8266 maps one MiB of its SPI flash into the CPU's address space
+# (0x40200000..0x40300000); the LFS partition is read through that window,
+# so no partition can be larger.
+MAX_LFS_SIZE = 0x100000
+
+
+def check_partition(base: int, size: int | None) -> None:
+    """Refuse a partition the device cannot have (before anything is allocated)."""
+    if size is None:
+        return
+    if size < 0 or size % SECTOR_SIZE:
+        raise LuacrossError(f"LFS size {size:#x} is not a multiple of 4 KiB (0x1000)")
+    if size > MAX_LFS_SIZE:
+        raise LuacrossError(
+            f"LFS size {size:#x} is larger than an ESP8266's LFS partition can be "
+            f"(at most {MAX_LFS_SIZE:#x}, the 1 MiB of flash the CPU maps)"
+        )
+    if not 0 <= base <= 0xFFFFFFFF - size:
+        raise LuacrossError(f"LFS base {base:#x} does not leave room for the partition")
 
 
 def _user_traceback(trace: str) -> str:
