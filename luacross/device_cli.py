@@ -2,15 +2,24 @@
 
 These are ordinary typer commands (they have no luac.cross rules to honour).
 They call `luacross.runtime`, which models the firmware's loader and runs the
-image's modules in a Lua 5.1 VM.
+image's modules in a Lua 5.1 VM holding the firmware's libraries only.
+
+`run` runs the device in a child process (where `os.fork` exists): whatever
+the image does to that process (a pattern that overflows the C stack, an
+endless loop, memory exhausted) ends in one `luacross:` line and status 1,
+and Ctrl-C or SIGTERM stop it at once (status 130/143).
 """
 
+import os
+import select
+import signal
+import sys
+import threading
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from lfs_format.errors import LuacrossError
 
@@ -21,18 +30,48 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Check and run NodeMCU LFS images on the PC.",
 )
-stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DEFAULT_TIMEOUT = 60.0  # seconds
+DEFAULT_MEMORY = 64 << 20  # bytes of Lua memory (an ESP8266 has about 40 KiB of heap)
+STOPPING = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+
+
+def _write(stream, text: str) -> None:
+    """Write a line as the shell would show it: undecodable bytes of file
+    names or arguments (surrogate escapes) go out as the bytes they were."""
+    data = (text + "\n").encode("utf-8", "surrogateescape")
+    stream.flush()
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None:
+        buffer.write(data)
+        buffer.flush()
+    else:
+        stream.write(data.decode("utf-8", "replace"))
+        stream.flush()
 
 
 def parse_size(text: str) -> int:
     """A size or address as `-m`/`-a` read them: 0x.., octal, decimal, K/M suffixes."""
     from luacross.cli import UsageError, parse_number
 
+    if isinstance(text, int):  # a default value
+        return text
     try:
         return parse_number(text, "size", sizes=True)
     except UsageError as exc:
         raise typer.BadParameter(str(exc)) from None
+
+
+def parse_seconds(text: str) -> float:
+    if isinstance(text, float):  # the default value
+        return text
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < 1e6:
+        raise typer.BadParameter(f"'{text}' is not a number of seconds (> 0)")
+    return seconds
 
 
 SizeOption = Annotated[
@@ -41,7 +80,8 @@ SizeOption = Annotated[
         "--lfs-size",
         parser=parse_size,
         metavar="SIZE",
-        help="LFS partition size (64K, 0x10000, ...); default: as large as the image needs",
+        help="LFS partition size (64K, 0x10000, ...; at most 1M); "
+        "default: as large as the image needs",
     ),
 ]
 
@@ -54,7 +94,7 @@ def read_image(path: Path) -> bytes:
 
 
 def fail(message: str) -> typer.Exit:
-    stderr.print(f"luacross: {escape(message)}")
+    _write(sys.stderr, f"luacross: {message}")
     return typer.Exit(code=1)
 
 
@@ -67,14 +107,15 @@ def check(
     lfs_size: SizeOption = None,
 ) -> None:
     """Validate IMAGE as the firmware's loader does (first pass), and summarise it."""
-    from luacross.runtime import check_image
+    from luacross.runtime import check_image, check_partition
 
     try:
+        check_partition(0, lfs_size)
         summary = check_image(read_image(image), integral=integral, lfs_size=lfs_size)
     except LuacrossError as exc:
         raise fail(str(exc)) from None
     for line in summary.lines():
-        stdout.print(escape(line))
+        _write(sys.stdout, line)
 
 
 @app.command()
@@ -93,32 +134,287 @@ def run(
         ),
     ] = None,
     lfs_size: SizeOption = None,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            parser=parse_seconds,
+            metavar="SECONDS",
+            help=f"stop the image after this long (default {DEFAULT_TIMEOUT:g})",
+        ),
+    ] = DEFAULT_TIMEOUT,
+    memory: Annotated[
+        int,
+        typer.Option(
+            "--memory",
+            parser=parse_size,
+            metavar="SIZE",
+            help="memory the image's Lua VM may use (default 64M)",
+        ),
+    ] = DEFAULT_MEMORY,
 ) -> None:
-    """Load IMAGE into a simulated LFS partition, boot it and run MODULE or CODE."""
-    from luacross.runtime import INTEGER_ON_FLOAT_VM, image_is_integral, run_image
+    """Load IMAGE into a simulated LFS partition, boot it and run MODULE or CODE.
 
-    data = read_image(image)
-    if image_is_integral(data):
-        stderr.print(f"luacross: note: {escape(INTEGER_ON_FLOAT_VM)}")
+    The image runs in a Lua 5.1 VM holding the firmware's libraries only: it
+    can read, write or run nothing on the PC.
+    """
+    from luacross.runtime import DEFAULT_LFS_BASE, MIN_MEMORY, check_partition
+
     try:
-        run_image(
-            data,
-            module=module,
-            code=code,
-            lfs_base=lfs_base,
-            lfs_size=lfs_size,
-            output=EchoedLines(),
-        )
+        base = DEFAULT_LFS_BASE if lfs_base is None else lfs_base
+        check_partition(base, lfs_size)
+        if memory < MIN_MEMORY:
+            raise LuacrossError(f"--memory {memory}: at least {MIN_MEMORY} (1M) is needed")
+        data = read_image(image)
     except LuacrossError as exc:
         raise fail(str(exc)) from None
+    job = _DeviceJob(data, module, code, base, lfs_size, memory)
+    status = run_isolated(job, timeout=timeout, memory=memory)
+    if status:
+        raise typer.Exit(code=status)
 
 
-class EchoedLines(list):
-    """The device's print output, shown on stdout as each line is printed."""
+class _DeviceJob:
+    """What `run` does with the device; `emit(kind, text)` reports: "o" a
+    printed line, "e" a note for stderr, "x" the error that ends the run."""
+
+    def __init__(self, data, module, code, base, size, memory):
+        self.data, self.module, self.code = data, module, code
+        self.base, self.size, self.memory = base, size, memory
+
+    def __call__(self, emit) -> None:
+        from luacross.runtime import INTEGER_ON_FLOAT_VM, LfsDevice
+
+        device = LfsDevice(
+            lfs_base=self.base,
+            lfs_size=self.size,
+            memory_limit=self.memory,
+            output=_Emitted(emit),
+        )
+        device.load(self.data)  # a rejected image: its message alone
+        if device.integral:
+            emit("e", f"note: {INTEGER_ON_FLOAT_VM}")
+        if "_init" in device.modules:
+            device.run_module("_init")
+        if self.module is not None and self.module != "_init":
+            device.run_module(self.module)
+        if self.code is not None:
+            device.execute(self.code)
+        if self.module is None and self.code is None and "_init" not in device.modules:
+            raise LuacrossError(
+                f"no _init module; name one of: {' '.join(sorted(device.modules))}"
+            )
+
+
+class _Emitted(list):
+    """The device's print output, reported as each line is printed."""
+
+    def __init__(self, emit):
+        super().__init__()
+        self.emit = emit
 
     def append(self, line: str) -> None:
-        super().append(line)
-        typer.echo(line)
+        self.emit("o", line)
+
+
+def _job_error(exc: BaseException) -> str:
+    if isinstance(exc, LuacrossError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "out of memory"
+    if isinstance(exc, RecursionError):
+        return "the image's data is nested too deeply"
+    return f"internal error: {type(exc).__name__}: {exc} (please report this)"
+
+
+def _show(kind: str, text: str) -> None:
+    if kind == "o":
+        _write(sys.stdout, text)
+    else:
+        _write(sys.stderr, f"luacross: {text}")
+
+
+def run_in_process(job) -> int:
+    """Run `job` here (no fork on this platform): no timeout, no crash guard."""
+    try:
+        job(_show)
+    except KeyboardInterrupt:
+        _show("x", "interrupted")
+        return 130
+    except Exception as exc:
+        _show("x", _job_error(exc))
+        return 1
+    return 0
+
+
+class _Stop(BaseException):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def run_isolated(job, *, timeout: float, memory: int) -> int:
+    """Run `job` in a child process; return the exit status for luacross.
+
+    The child reports through a pipe (what it prints, then any error); the
+    parent shows it as it comes. A child that crashes, outlives `timeout`
+    seconds or exits strangely becomes one `luacross:` line and status 1;
+    SIGINT/SIGTERM to luacross kill the child and give 130/143.
+    """
+    if not hasattr(os, "fork"):
+        return run_in_process(job)
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        os.close(read_end)
+        _child(job, write_end, timeout)
+    os.close(write_end)
+    handlers = _catch_stop_signals()
+    try:
+        return _parent(pid, read_end, timeout, memory)
+    except _Stop as stop:
+        _kill(pid)
+        _show("x", STOPPING[stop.signum])
+        return 128 + stop.signum
+    except BaseException:
+        _kill(pid)
+        raise
+    finally:
+        _restore(handlers)
+        os.close(read_end)
+
+
+def _catch_stop_signals() -> dict:
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def stop(signum, frame):
+        raise _Stop(signum)
+
+    saved = {}
+    for signum in STOPPING:
+        previous = signal.getsignal(signum)
+        if previous is not signal.SIG_IGN:
+            saved[signum] = signal.signal(signum, stop)
+    return saved
+
+
+def _restore(saved: dict) -> None:
+    for signum, handler in saved.items():
+        signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def _parent(pid: int, read_end: int, timeout: float, memory: int) -> int:
+    deadline = time.monotonic() + timeout
+    buffer = b""
+    ended = False  # the child sent its final error
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            _kill(pid)
+            _show("x", f"timeout: the image was still running after {timeout:g} s (--timeout)")
+            return 1
+        ready, _, _ = select.select([read_end], [], [], remaining)
+        if not ready:
+            continue
+        chunk = os.read(read_end, 1 << 16)
+        if not chunk:
+            break
+        buffer += chunk
+        while len(buffer) >= 5:
+            size = int.from_bytes(buffer[1:5], "little")
+            if len(buffer) < 5 + size:
+                break
+            kind, text = chr(buffer[0]), buffer[5 : 5 + size].decode("utf-8", "surrogateescape")
+            buffer = buffer[5 + size :]
+            _show(kind, text)
+            ended = ended or kind == "x"
+    _, status = os.waitpid(pid, 0)
+    if os.WIFEXITED(status):
+        code = os.WEXITSTATUS(status)
+        if code in (0, 1) and (code == 1) == ended:
+            return code
+        _show("x", f"the device process ended with status {code}")
+        return 1
+    signum = os.WTERMSIG(status)
+    if signum == getattr(signal, "SIGXCPU", None):
+        _show("x", f"timeout: the image used more than {timeout:g} s of CPU time (--timeout)")
+    elif signum == signal.SIGKILL:
+        _show("x", "the device process was killed (out of memory?)")
+    else:
+        _show("x", f"the image crashed the Lua VM ({_signal_name(signum)}), "
+              "e.g. a string pattern that recurses too deep for the C stack")
+    return 1
+
+
+def _signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+def _child(job, write_end: int, timeout: float) -> None:
+    """The device's process: run `job`, report through `write_end`, exit."""
+    status = 1
+    try:
+        for signum in STOPPING:
+            signal.signal(signum, signal.SIG_DFL)
+        _die_with_parent()
+        _limit_cpu(timeout)
+
+        def emit(kind: str, text: str) -> None:
+            payload = text.encode("utf-8", "surrogateescape")
+            data = kind.encode() + len(payload).to_bytes(4, "little") + payload
+            while data:
+                data = data[os.write(write_end, data) :]
+
+        try:
+            job(emit)
+            status = 0
+        except BaseException as exc:  # noqa: BLE001 - every ending is one line
+            emit("x", _job_error(exc))
+    finally:
+        os._exit(status)
+
+
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGKILL if luacross itself dies (kill -9)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _limit_cpu(timeout: float) -> None:
+    """A backstop for the parent's timer: the kernel stops the child too."""
+    try:
+        import resource
+
+        seconds = int(timeout) + 2
+        soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        if hard == resource.RLIM_INFINITY or hard > seconds:
+            resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
+    except (ImportError, ValueError, OSError):
+        pass
 
 
 def run_device_command(args: list[str]) -> int:
@@ -127,6 +423,8 @@ def run_device_command(args: list[str]) -> int:
         status = app(args, prog_name="luacross", standalone_mode=False)
     except typer.Abort:
         return 1
+    except typer.Exit as exc:
+        return exc.exit_code
     except typer.TyperException as exc:  # usage errors: the parser's message, status 1
         exc.show()
         return 1

@@ -227,7 +227,6 @@ local string, table, coroutine, math, package = string, table, coroutine, math, 
 local registry = debug.getregistry()
 local pobject = rawget(registry, "POBJECT")
 if pobject then pobject.__metatable = false end
-registry["FILE*"] = nil
 
 local function typename(n, ...)
   if select("#", ...) < n then return "no value" end
@@ -581,7 +580,7 @@ class LfsDevice:
         return message
 
     def boot(self) -> None:
-        """Restart: luaN_init on the partition, then a fresh Lua VM with the firmware's libraries."""
+        """Restart: luaN_init on the partition, then a fresh VM with the firmware's libraries."""
         self.main = None
         self.boot_result = boot(self.flash, bool(self.integral))
         if self.boot_result.booted:
@@ -663,7 +662,7 @@ class LfsDevice:
         converted the same way); anything else stays an opaque Python object
         whose public attributes only are visible."""
         if isinstance(value, str):
-            return value.encode()
+            return value.encode("utf-8", "surrogateescape")
         if isinstance(value, Mapping):
             table = self.lua.table()
             for key, item in value.items():
