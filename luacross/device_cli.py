@@ -10,6 +10,7 @@ endless loop, memory exhausted) ends in one `luacross:` line and status 1,
 and Ctrl-C or SIGTERM stop it at once (status 130/143).
 """
 
+import faulthandler
 import os
 import select
 import signal
@@ -373,6 +374,10 @@ def _child(job, write_end: int, timeout: float) -> None:
     try:
         for signum in STOPPING:
             signal.signal(signum, signal.SIG_DFL)
+        faulthandler.disable()  # a crash is the parent's to report, in one line
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):  # the child speaks through the pipe only
+            os.dup2(null, fd)
         _die_with_parent()
         _limit_cpu(timeout)
 

@@ -466,13 +466,17 @@ return invoke, loadchunk, lfsmodule, G.require, bridge
 """
 
 
+class _Hidden(AttributeError):
+    """A Python attribute Lua may not see (a Lua error, not a Python one)."""
+
+
 def _attribute_filter(obj, name, is_setting):
     """What Lua may see of a Python object a stub returns: public attributes only."""
     if isinstance(name, bytes):
         name = name.decode("utf-8", "replace")
     if isinstance(name, str) and name and not name.startswith("_"):
         return name
-    raise AttributeError("not accessible from the device's Lua")
+    raise _Hidden(f"attribute '{name}' is not accessible from the device's Lua")
 
 
 def _proto_strings(main: Proto | None) -> list[bytes]:
@@ -709,6 +713,8 @@ class LfsDevice:
                 message, trace = err[1], err[2]
             else:  # not enough memory, error in error handling: no handler ran
                 message, trace = err, b""
+            if isinstance(message, _Hidden):
+                message = str(message)
             if isinstance(message, BaseException):
                 raise message
             text = _text(message) if isinstance(message, bytes) else str(message)
