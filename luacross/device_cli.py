@@ -7,7 +7,10 @@ image's modules in a Lua 5.1 VM holding the firmware's libraries only.
 `run` runs the device in a child process (where `os.fork` exists): whatever
 the image does to that process (a pattern that overflows the C stack, an
 endless loop, memory exhausted) ends in one `luacross:` line and status 1,
-and Ctrl-C or SIGTERM stop it at once (status 130/143).
+and Ctrl-C or SIGTERM stop it at once (status 130/143). Once the image is
+loaded, and before any of its code runs, the child confines itself
+(`luacross.confine`: no file, process or network system calls), so even
+bytecode that breaks out of the Lua VM cannot touch the host.
 """
 
 import faulthandler
@@ -183,7 +186,8 @@ class _DeviceJob:
         self.data, self.module, self.code = data, module, code
         self.base, self.size, self.memory = base, size, memory
 
-    def __call__(self, emit) -> None:
+    def __call__(self, emit, confine=None) -> None:
+        """`confine()`, if given, runs once the image is loaded, before any of its code."""
         from luacross.runtime import INTEGER_ON_FLOAT_VM, LfsDevice
 
         device = LfsDevice(
@@ -195,6 +199,8 @@ class _DeviceJob:
         device.load(self.data)  # a rejected image: its message alone
         if device.integral:
             emit("e", f"note: {INTEGER_ON_FLOAT_VM}")
+        if confine is not None:
+            confine()
         if "_init" in device.modules:
             device.run_module("_init")
         if self.module is not None and self.module != "_init":
@@ -387,8 +393,13 @@ def _child(job, write_end: int, timeout: float) -> None:
             while data:
                 data = data[os.write(write_end, data) :]
 
+        def confine() -> None:
+            from luacross.confine import confine as confine_process
+
+            confine_process(write_end)
+
         try:
-            job(emit)
+            job(emit, confine)
             status = 0
         except BaseException as exc:  # noqa: BLE001 - every ending is one line
             emit("x", _job_error(exc))
