@@ -565,6 +565,7 @@ class LfsDevice:
             validated = loader.first(image)
             if self.flash is None:
                 size = self.lfs_size or _round_sectors(validated.flash_size)
+                check_partition(self.lfs_base, size)
                 self.flash = SimulatedFlash(self.lfs_base, size)
             message = loader.second(validated, self.flash)
         else:
@@ -784,6 +785,8 @@ MAX_LFS_SIZE = 0x100000
 
 def check_partition(base: int, size: int | None) -> None:
     """Refuse a partition the device cannot have (before anything is allocated)."""
+    if not 0 <= base <= 0xFFFFFFFF or base % 4:
+        raise LuacrossError(f"LFS base {base:#x} is not a word-aligned 32-bit address")
     if size is None:
         return
     if size < 0 or size % SECTOR_SIZE:
