@@ -37,7 +37,12 @@ app = typer.Typer(
 
 DEFAULT_TIMEOUT = 60.0  # seconds
 DEFAULT_MEMORY = 64 << 20  # bytes of Lua memory (an ESP8266 has about 40 KiB of heap)
-STOPPING = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+# the signals that stop luacross, with the word it reports (as the compiler's CLI)
+STOPPING = {
+    getattr(signal, name): word
+    for name, word in (("SIGINT", "interrupted"), ("SIGTERM", "terminated"), ("SIGHUP", "hung up"))
+    if hasattr(signal, name)
+}
 
 
 def _write(stream, text: str) -> None:
@@ -145,6 +150,7 @@ def run(
             parser=parse_seconds,
             metavar="SECONDS",
             help=f"stop the image after this long (default {DEFAULT_TIMEOUT:g})",
+            show_default=False,
         ),
     ] = DEFAULT_TIMEOUT,
     memory: Annotated[
@@ -154,6 +160,7 @@ def run(
             parser=parse_size,
             metavar="SIZE",
             help="memory the image's Lua VM may use (default 64M)",
+            show_default=False,
         ),
     ] = DEFAULT_MEMORY,
 ) -> None:
@@ -266,7 +273,7 @@ def run_isolated(job, *, timeout: float, memory: int) -> int:
     The child reports through a pipe (what it prints, then any error); the
     parent shows it as it comes. A child that crashes, outlives `timeout`
     seconds or exits strangely becomes one `luacross:` line and status 1;
-    SIGINT/SIGTERM to luacross kill the child and give 130/143.
+    SIGINT/SIGTERM/SIGHUP to luacross kill the child and give 130/143/129.
     """
     if not hasattr(os, "fork"):
         return run_in_process(job)
