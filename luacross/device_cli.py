@@ -192,6 +192,7 @@ class _DeviceJob:
     def __init__(self, data, module, code, base, size, memory):
         self.data, self.module, self.code = data, module, code
         self.base, self.size, self.memory = base, size, memory
+        self.timeout: float | None = None  # in-process runs only: the VM's own limit
 
     def __call__(self, emit, confine=None) -> None:
         """`confine()`, if given, runs once the image is loaded, before any of its code."""
@@ -201,6 +202,7 @@ class _DeviceJob:
             lfs_base=self.base,
             lfs_size=self.size,
             memory_limit=self.memory,
+            timeout=self.timeout,
             output=_Emitted(emit),
         )
         device.load(self.data)  # a rejected image: its message alone
@@ -276,6 +278,7 @@ def run_isolated(job, *, timeout: float, memory: int) -> int:
     SIGINT/SIGTERM/SIGHUP to luacross kill the child and give 130/143/129.
     """
     if not hasattr(os, "fork"):
+        job.timeout = timeout
         return run_in_process(job)
     for stream in (sys.stdout, sys.stderr):
         stream.flush()

@@ -43,6 +43,7 @@ Limits, by design:
   process. `luacross run` runs the device in a child process for this.
 """
 
+import time
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -212,12 +213,13 @@ def check_image(
 # What the image can reach is built from these locals; the originals stay
 # upvalues here (the firmware's debug library cannot read upvalues).
 _FIRMWARE = r"""
-local index, config, capture, reload, readfile, integral, romstrings = ...
+local index, config, capture, reload, readfile, integral, romstrings, tick, hookcount = ...
 local G = _G
 local type, select, unpack, xpcall, pcall, error, tostring, next, pairs, ipairs =
       type, select, unpack, xpcall, pcall, error, tostring, next, pairs, ipairs
 local setmetatable, rawget = setmetatable, rawget
-local loadstring_host, dump, traceback = loadstring, string.dump, debug.traceback
+local loadstring_host, dump, traceback, sethook =
+      loadstring, string.dump, debug.traceback, debug.sethook
 local getrawmetatable, setrawmetatable = debug.getmetatable, debug.setmetatable
 local concat, sort, sub, gsub, gmatch, format =
       table.concat, table.sort, string.sub, string.gsub, string.gmatch, string.format
@@ -462,7 +464,53 @@ end
 local function bridge(f)              -- a Python callable, as a plain Lua function
   return function(...) return f(...) end
 end
-return invoke, loadchunk, lfsmodule, G.require, bridge
+-- the time limit (LfsDevice.timeout): every `hookcount` instructions Python's
+-- tick() says whether the call must stop; once stopped, every instruction
+-- raises again, so that no pcall in the image can keep it running
+local limit = {}
+local function hook()
+  local stop = limit.stop
+  if stop == nil then
+    stop = tick()
+    if stop == nil then
+      sethook(hook, "", hookcount)  -- a thread left at every instruction by a past stop
+      return
+    end
+    limit.stop = stop
+    sethook(hook, "", 1)
+  end
+  error(stop, 0)
+end
+if hookcount then
+  -- Lua 5.1 keeps a Lua hook per thread: every coroutine gets it explicitly
+  sethook(hook, "", hookcount)
+  local create, resume = coroutine.create, coroutine.resume
+  function coroutine.create(f)
+    local ok, co = pcall(create, f)
+    if not ok then error("bad argument #1 to 'create' (Lua function expected)", 2) end
+    sethook(co, hook, "", hookcount)
+    return co
+  end
+  -- an error raised in a hook runs xpcall's handler with hooks off: once
+  -- stopped, the image's handler is not called, so it cannot loop for ever
+  function ROM.xpcall(f, handler)
+    return xpcall(f, function(e)
+      if limit.stop ~= nil then return e end
+      return handler(e)
+    end)
+  end
+  function coroutine.wrap(f)          -- luaB_cowrap / auxwrap
+    local ok, co = pcall(create, f)
+    if not ok then error("bad argument #1 to 'wrap' (Lua function expected)", 2) end
+    sethook(co, hook, "", hookcount)
+    return function(...)
+      local r = pack(resume(co, ...))
+      if r[1] then return unpack(r, 2, r.n) end
+      error(r[2], 2)
+    end
+  end
+end
+return invoke, loadchunk, lfsmodule, G.require, bridge, {limit, sethook, hook}
 """
 
 
@@ -501,6 +549,7 @@ def _proto_strings(main: Proto | None) -> list[bytes]:
 
 
 MIN_MEMORY = 1 << 20  # the Lua VM and its libraries need a few hundred KiB
+HOOK_COUNT = 10_000  # Lua instructions between two looks at the clock (timeout)
 
 
 @dataclass(slots=True)
@@ -515,7 +564,9 @@ class LfsDevice:
     - `prelude`: Lua code run after `globals`, before any module;
     - `files`: the device's file system (SPIFFS) as name -> bytes: what
       `node.LFS.reload(name)`, `loadfile`, `dofile` and `require` read;
-    - `memory_limit`: bytes the Lua VM may allocate (None: no limit).
+    - `memory_limit`: bytes the Lua VM may allocate (None: no limit);
+    - `timeout`: seconds each call into Lua may run (None: no limit); a count
+      hook stops Lua code, not a long C function (e.g. a pathological pattern).
 
     The VM holds what NodeMCU's Lua 5.1 firmware offers (see `_FIRMWARE`),
     nothing of the host: no `io`, no `os`, no native code, no host files.
@@ -532,6 +583,7 @@ class LfsDevice:
     files: dict[str, bytes] = field(default_factory=dict)
     output: list[str] = field(default_factory=list)
     memory_limit: int | None = None
+    timeout: float | None = None
     flash: SimulatedFlash | None = field(default=None, init=False)
     boot_result: object = field(default=None, init=False)
     main: Proto | None = field(default=None, init=False)
@@ -542,6 +594,9 @@ class LfsDevice:
     _require: object = field(default=None, init=False)
     _bridge: object = field(default=None, init=False)
     _restart: bool = field(default=False, init=False)
+    _rearm: object = field(default=None, init=False)
+    _deadline: float | None = field(default=None, init=False)
+    _stopped: str | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         check_partition(self.lfs_base, self.lfs_size)
@@ -626,8 +681,13 @@ class LfsDevice:
             self._read_file,
             bool(self.integral),
             self.lua.table_from(_proto_strings(self.main)),
+            self._tick,
+            HOOK_COUNT if self.timeout is not None else None,
         )
-        self._invoke, self._loadchunk, self._flashindex, self._require, self._bridge = results
+        (self._invoke, self._loadchunk, self._flashindex, self._require, self._bridge,
+         limit) = results
+        if self.timeout is not None:
+            self._rearm = limit
         g = self.lua.globals()
         for name, value in self.globals.items():
             g[self._to_lua(name)] = self._to_lua(value)
@@ -699,11 +759,28 @@ class LfsDevice:
             return "not enough memory"
         return f"not enough memory (the Lua memory limit is {_size_text(self.memory_limit)})"
 
+    def _tick(self) -> bytes | None:
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            self._stopped = f"timeout: Lua was still running after {self.timeout:g} s"
+            return self._stopped.encode()
+        return None
+
     def _call(self, function, *args) -> tuple:
+        if self._rearm:
+            self._stopped = None
+            self._deadline = time.monotonic() + self.timeout
         try:
             res, n = self._invoke(function, *[self._to_lua(a) for a in args])
         except lua51.LuaError as exc:  # an error outside the protected call
             raise LuaRuntimeError(self._lua_message(exc)) from None
+        finally:
+            if self._rearm:
+                self._deadline = None
+                state, sethook, hook = self._rearm[1], self._rearm[2], self._rearm[3]
+                state[b"stop"] = None  # from Python: no Lua instruction runs, no hook
+                sethook(hook, b"", HOOK_COUNT)  # a C function: no hook either
+        if self._stopped:
+            raise LuaRuntimeError(self._stopped)
         if self._restart:
             self._restart = False
             self.boot()

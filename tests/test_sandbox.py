@@ -181,6 +181,24 @@ def test_memory_limit():
     assert dev.execute("return 1 + 1") == (2,)  # the VM goes on after the error
 
 
+@pytest.mark.parametrize("code", [
+    "while true do end",
+    "while true do pcall(function() while true do end end) end",
+    "while true do xpcall(function() while true do end end, function() while true do end end) end",
+    "coroutine.wrap(function() while true do end end)()",
+    "local co = coroutine.create(function() while true do coroutine.yield() end end)"
+    " while true do coroutine.resume(co) end",
+])
+def test_timeout_stops_lua_that_keeps_catching_it(code):
+    dev = LfsDevice(timeout=0.2)
+    dev.load(image("float/image/one-module"))
+    assert lua_error(dev, code) == "timeout: Lua was still running after 0.2 s"
+    assert dev.execute("local n = 0 for i = 1, 1e5 do n = n + i end return n") == (5000050000,)
+    assert dev.execute("return coroutine.wrap(function(a) return a + 1 end)(1)") == (2,)
+    assert dev.execute("return xpcall(error, function(m) return 'handled' end)") == (
+        False, b"handled")
+
+
 def test_partition_sizes_the_device_cannot_have():
     for size in (0x100000000, 0x101000, 0x1001):
         with pytest.raises(Exception, match="LFS size"):
