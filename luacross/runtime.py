@@ -566,7 +566,10 @@ class LfsDevice:
       `node.LFS.reload(name)`, `loadfile`, `dofile` and `require` read;
     - `memory_limit`: bytes the Lua VM may allocate (None: no limit);
     - `timeout`: seconds each call into Lua may run (None: no limit); a count
-      hook stops Lua code, not a long C function (e.g. a pathological pattern).
+      hook stops Lua code, not a long C function (e.g. a pathological
+      pattern), nor code that keeps Lua's C stack full (pcall recursing to
+      "C stack overflow" in a loop): the hook cannot run there. Best effort;
+      `luacross run`'s child process is the guarantee.
 
     The VM holds what NodeMCU's Lua 5.1 firmware offers (see `_FIRMWARE`),
     nothing of the host: no `io`, no `os`, no native code, no host files.

@@ -294,3 +294,19 @@ def test_run_stops_on_a_signal(demo, signum, status, word):
     out, err = process.communicate(timeout=60)
     assert process.returncode == status
     assert err == f"luacross: {word}\n".encode()
+
+
+def test_in_process_fallback_has_the_same_endings(demo, capsys):
+    """Where there is no fork, run goes on in-process with the VM's own time limit."""
+    from luacross import device_cli
+
+    data = demo.read_bytes()
+    endings = []
+    for code in ["print('hi')", "while true do end", "error({})"]:
+        job = device_cli._DeviceJob(data, None, code, 0x40220000, None, 8 << 20)
+        job.timeout = 0.3
+        endings.append(device_cli.run_in_process(job))
+    assert endings == [0, 1, 1]
+    err = capsys.readouterr().err
+    assert "luacross: timeout: Lua was still running after 0.3 s\n" in err
+    assert "luacross: (error object is a table value)\n" in err
