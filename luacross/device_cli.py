@@ -283,24 +283,29 @@ def run_isolated(job, *, timeout: float, memory: int) -> int:
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        os.close(read_end)
-        _child(job, write_end, timeout)
-    os.close(write_end)
-    handlers = _catch_stop_signals()
+    handlers = _catch_stop_signals()  # before the fork: no moment without them
+    pid = None
     try:
+        pid = os.fork()
+        if pid == 0:  # the child: never returns, whatever happens
+            try:
+                os.close(read_end)
+                _child(job, write_end, timeout)
+            finally:
+                os._exit(1)
+        os.close(write_end)
+        write_end = None
         return _parent(pid, read_end, timeout, memory)
     except _Stop as stop:
-        _kill(pid)
         _show("x", STOPPING[stop.signum])
         return 128 + stop.signum
-    except BaseException:
-        _kill(pid)
-        raise
     finally:
+        if pid:
+            _kill(pid)  # a child still running (a signal, an error here) dies with the run
         _restore(handlers)
         os.close(read_end)
+        if write_end is not None:
+            os.close(write_end)
 
 
 def _catch_stop_signals() -> dict:
@@ -324,13 +329,13 @@ def _restore(saved: dict) -> None:
 
 
 def _kill(pid: int) -> None:
+    """Kill and reap the child, if it is still there."""
     try:
+        if os.waitpid(pid, os.WNOHANG) != (0, 0):
+            return  # already ended (and now reaped)
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    try:
         os.waitpid(pid, 0)
-    except ChildProcessError:
+    except (ProcessLookupError, ChildProcessError):
         pass
 
 
@@ -449,6 +454,9 @@ def run_device_command(args: list[str]) -> int:
         status = app(args, prog_name="luacross", standalone_mode=False)
     except typer.Abort:
         return 1
+    except KeyboardInterrupt:  # outside `run`'s own handlers
+        _show("x", "interrupted")
+        return 130
     except typer.Exit as exc:
         return exc.exit_code
     except typer.TyperException as exc:  # usage errors: the parser's message, status 1
