@@ -69,3 +69,19 @@ def test_filter_shape():
         if code == confine._JEQ_K and k in confine._ALLOWED.values():
             assert index + 1 + jt == len(program) - 1
     assert program[-1][3] == confine._RET_ALLOW and program[-2][3] == confine._RET_ERRNO
+
+
+def test_run_child_is_confined_before_image_code(tmp_path, capsys):
+    """`run`'s child process confines itself when the job asks (after loading)."""
+    from luacross.device_cli import run_isolated
+
+    marker = tmp_path / "escaped"
+
+    def job(emit, confine_now):
+        confine_now()
+        emit("o", attempt(lambda: os.open(marker, os.O_WRONLY | os.O_CREAT)))
+
+    assert run_isolated(job, timeout=60, memory=1 << 20) == 0
+    expected = "PermissionError" if confine.available() else "done"
+    assert capsys.readouterr().out == expected + "\n"
+    assert marker.exists() == (not confine.available())
