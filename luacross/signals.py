@@ -36,6 +36,7 @@ STOPPING = {
 }
 
 _caught: int | None = None  # the first stopping signal received since install()
+_deferring = 0  # how many deferred() blocks are running
 
 
 class Interrupted(BaseException):
@@ -106,6 +107,7 @@ def deferred() -> Iterator[None]:
     Only for blocks that cannot wait long (nothing here may block on a pipe
     or a terminal): the signals are not lost, just late.
     """
+    global _deferring
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -115,12 +117,14 @@ def deferred() -> Iterator[None]:
     def hold(signum: int, frame: object) -> None:
         held.append(signum)
 
+    _deferring += 1
     try:
         for signum in STOPPING:
             previous = signal.signal(signum, hold)
             saved.append((signum, signal.SIG_DFL if previous is None else previous))
         yield
     finally:
+        _deferring -= 1
         for signum, handler in saved:
             signal.signal(signum, handler)  # type: ignore[arg-type]
         if held:
@@ -181,11 +185,11 @@ def lua_running() -> Iterator[None]:
         yield
         return
     wakeup_r, wakeup_w = os.pipe()
-    os.set_blocking(wakeup_w, False)
     done = threading.Event()
     try:
+        os.set_blocking(wakeup_w, False)
         previous = signal.set_wakeup_fd(wakeup_w, warn_on_full_buffer=False)
-    except (ValueError, OSError):  # not possible here (e.g. embedded): no backstop
+    except (ValueError, OSError, AttributeError):  # e.g. Windows (sockets only): no backstop
         os.close(wakeup_r)
         os.close(wakeup_w)
         yield
@@ -207,7 +211,11 @@ def _watch(wakeup_r: int, done: threading.Event) -> None:
             if not got:
                 return
             signum = next((s for s in got if s in STOPPING), None)
-            if signum is not None and not done.wait(GRACE):
+            if signum is None or done.wait(GRACE):
+                continue
+            while _deferring and not done.wait(0.05):
+                pass  # a file is being written: it finishes first
+            if not done.is_set():
                 _exit_now(signum)
     finally:
         os.close(wakeup_r)
