@@ -92,67 +92,74 @@ def _is_kernel_name(path: str) -> bool:
 
 
 def _replace(path: str, real: str, data: bytes, st: os.stat_result | None) -> None:
-    """Write a temporary file beside `real` and rename it over `real`."""
+    """Write a temporary file beside `real` and rename it over `real`; write
+    `real` in place where no temporary file can stand in for it."""
     if st is not None:
         # fopen(NAME, "wb")'s permission check on the file itself, not on its folder
         os.close(_open(path, real, os.O_WRONLY))
-    folder, name = os.path.split(real)
     with signals.deferred():
-        made = _make_temporary(path, folder, name, st)
-        if made is None:
+        tmp = _write_temporary(path, real, data, st)
+        if tmp is None or not _rename(path, tmp, real):
             _write_direct(path, real, data)
-            return
-        tmp, fd = made
-        try:
-            _write_all(path, fd, data)
-            if st is not None and not _keep_owner(fd, st):
-                raise _Unrenamable
-        except BaseException as exc:
-            os.close(fd)
-            os.unlink(tmp)
-            if isinstance(exc, _Unrenamable):
-                _write_direct(path, real, data)
-                return
-            raise
-        try:
-            _close(path, fd)
-            if st is not None:
-                os.chmod(tmp, stat.S_IMODE(st.st_mode))  # the umask does not narrow it
-            os.replace(tmp, real)
-        except BaseException as exc:
-            os.unlink(tmp)
-            if isinstance(exc, OSError) and exc.errno in NO_TEMPORARY | {errno.EBUSY}:
-                _write_direct(path, real, data)  # e.g. a sticky folder, a busy name
-                return
-            if isinstance(exc, OSError):
-                raise _cannot("write", path, exc) from None
-            raise
 
 
-class _Unrenamable(Exception):
-    """The temporary file cannot stand in for the existing one."""
-
-
-def _make_temporary(
-    path: str, folder: str, name: str, st: os.stat_result | None
-) -> tuple[str, int] | None:
-    """A new file beside the output, or None where none can be made.
+def _write_temporary(path: str, real: str, data: bytes, st: os.stat_result | None) -> str | None:
+    """A complete copy of the output beside `real`, with the existing file's
+    owner and mode; None where none can be made (nothing is left behind).
 
     tempfile.mkstemp, without the cost of importing tempfile on every run. A
-    new output gets fopen's 0666 less the umask; a replaced one starts private
-    and gets the existing file's mode at the end.
+    new output gets fopen's 0666 less the umask; a replaced one starts private.
     """
+    folder, name = os.path.split(real)
     mode = 0o600 if st is not None else 0o666
     while True:
         tmp = os.path.join(folder, f".{name}.{os.urandom(4).hex()}.tmp")
         try:
-            return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_BINARY, mode)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_BINARY, mode)
+            break
         except FileExistsError:
             continue
         except OSError as exc:
             if st is None or exc.errno in NO_TEMPORARY:
                 return None  # a new file is then opened directly, for fopen's own reason
             raise _cannot("open", path, exc) from None
+    try:
+        try:
+            _write_all(path, fd, data)
+            kept = st is None or _keep_owner(fd, st)
+        finally:
+            _close(path, fd)
+        if not kept:
+            os.unlink(tmp)
+            return None
+        if st is not None:
+            os.chmod(tmp, stat.S_IMODE(st.st_mode))  # the umask does not narrow it
+    except BaseException:
+        _remove(tmp)
+        raise
+    return tmp
+
+
+def _rename(path: str, tmp: str, real: str) -> bool:
+    """Rename `tmp` over `real`; False (and `tmp` removed) where that is refused."""
+    try:
+        os.replace(tmp, real)
+    except OSError as exc:
+        _remove(tmp)
+        if exc.errno in NO_TEMPORARY or exc.errno == errno.EBUSY:
+            return False  # e.g. a sticky folder, a mount point
+        raise _cannot("write", path, exc) from None
+    except BaseException:
+        _remove(tmp)
+        raise
+    return True
+
+
+def _remove(tmp: str) -> None:
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
 
 
 def _keep_owner(fd: int, st: os.stat_result) -> bool:
