@@ -68,7 +68,7 @@ def check_tools(luac: str | None) -> None:
     if probe.returncode != 0:
         fail(f"`luacross -v` failed: {probe.stderr.decode(errors='replace').strip()}")
     try:
-        from luacross.parser import compile_source  # noqa: F401
+        from luacross.lua51.parser import compile_source  # noqa: F401
     except ImportError as exc:
         fail(f"the luacross compiler is not available yet ({exc})")
 

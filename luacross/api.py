@@ -11,9 +11,9 @@ import sys
 import time
 from collections.abc import Sequence
 
-from lfs_format import lc
 from lfs_format.errors import LcFormatError, LuacrossError
-from lfs_format.proto import Proto
+from lfs_format.lua51 import lc
+from lfs_format.lua51.proto import Proto
 from lfs_format.target import FLOAT, INT, Target
 from luacross.output import OutputError, write_output, write_stdout  # noqa: F401 (API)
 
@@ -65,7 +65,7 @@ def load_chunk(data: bytes, chunkname: bytes, target: Target) -> Proto:
     """Compile source, or read a precompiled chunk (lua_load's choice by first byte)."""
     if data.startswith(LUA_SIGNATURE[:1]):
         return read_precompiled(data, chunkname, target)
-    from luacross.parser import compile_source  # the compiler is only loaded when needed
+    from luacross.lua51.parser import compile_source  # the compiler is only loaded when needed
 
     return compile_source(data, chunkname, target)
 
@@ -100,7 +100,7 @@ def image_timestamp() -> int:
 
 def combine(protos: list[Proto], *, lookup: bool, target: Target) -> Proto:
     """The main function to dump: luac.c's `combine` (type 0, or type 1 lookup)."""
-    from luacross.combine import build_lookup_main, combine_mains
+    from luacross.lua51.combine import build_lookup_main, combine_mains
 
     if lookup:
         return build_lookup_main(protos, image_timestamp(), target)
@@ -111,7 +111,7 @@ def list_chunk(main: Proto, *, full: bool, target: Target) -> bytes:
     """The `-l` (or with `full`, `-l -l`) listing of `main`, as the bytes luac.cross prints."""
     import io
 
-    from luacross.listing import print_listing
+    from luacross.lua51.listing import print_listing
 
     text = io.StringIO()
     print_listing(main, text, full=full, target=target)
@@ -145,7 +145,8 @@ def build_image(
     strip_image: bool = False,
 ) -> ImageResult:
     """Lay out `main` (a lookup main) as an LFS image; compress it unless absolute."""
-    from lfs_format import compress, image
+    from lfs_format import compress
+    from lfs_format.lua51 import image
 
     strip_saved = None
     if strip_image:

@@ -189,7 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     try:
         if args and args[0] in DEVICE_COMMANDS:
-            return device_command(args)
+            from luacross.device_cli import run_device_command
+
+            return run_device_command(args)
         return compile_command(args)
     except UsageError as exc:
         report(str(exc))
@@ -230,16 +232,6 @@ def run() -> None:
     os._exit(status)
 
 
-def device_command(args: list[str]) -> int:
-    """`luacross check|run ...` (typer); a signal click took for an abort is still reported."""
-    from luacross.device_cli import run_device_command
-
-    with signals.lua_running():
-        status = run_device_command(args)
-    signals.check()
-    return status
-
-
 def compile_command(args: list[str]) -> int:
     """luac.c's `main` + `pmain`."""
     opts = parse_args(args)
@@ -269,7 +261,7 @@ def compile_command(args: list[str]) -> int:
     if len(protos) == 1 and not opts.lookup:
         main_proto = protos[0]
     else:
-        from luacross.combine import TooManyModulesError
+        from luacross.lua51.combine import TooManyModulesError
 
         try:
             main_proto = api.combine(protos, lookup=opts.lookup, target=target)

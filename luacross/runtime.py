@@ -44,10 +44,10 @@ import lupa.lua51 as lua51
 
 from lfs_format.errors import LoaderError, LuacrossError
 from lfs_format.flash import SECTOR_SIZE, SimulatedFlash
-from lfs_format.image_structs import FLASH_SIG_B1
-from lfs_format.lc import dump_chunk, read_chunk
-from lfs_format.lineinfo import LineInfoWriter
-from lfs_format.loader import (
+from lfs_format.lua51.image_structs import FLASH_SIG_B1
+from lfs_format.lua51.lc import dump_chunk, read_chunk
+from lfs_format.lua51.lineinfo import LineInfoWriter
+from lfs_format.lua51.loader import (
     NOT_FOUND,
     LoaderPass,
     absolute_base,
@@ -55,7 +55,7 @@ from lfs_format.loader import (
     place_absolute,
     read_partition,
 )
-from lfs_format.proto import Proto
+from lfs_format.lua51.proto import Proto
 from lfs_format.target import HOST, Target
 
 DEFAULT_LFS_BASE = 0x40220000  # mapped address of the partition (ESP8266 IROM)

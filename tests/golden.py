@@ -1,4 +1,5 @@
-"""Access to the recorded luac.cross runs in ../shared/golden (read-only ground truth)."""
+"""Access to the recorded luac.cross runs in tests/golden (ground truth, kept in the
+repository; `scripts/refresh-test-data.py` copies it from the project's shared folder)."""
 
 import hashlib
 import io
@@ -11,9 +12,8 @@ from functools import cache
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-CORPUS = SHARED / "corpus"
-GOLDEN = SHARED / "golden"
+GOLDEN = REPO / "tests" / "golden"
+CORPUS = GOLDEN / "corpus"
 BLOBS = GOLDEN / "blobs"
 
 _ADDRESS = re.compile(r"0x[0-9a-f]{6,16}")

@@ -7,9 +7,9 @@ Expected bytes are the reference outputs quoted in the formats reference
 import lupa.lua51
 import pytest
 
-import lfs_format.opcodes
-from lfs_format.lc import read_chunk
-from luacross.parser import compile_source
+import lfs_format.lua51.opcodes
+from lfs_format.lua51.lc import read_chunk
+from luacross.lua51.parser import compile_source
 
 _lua = lupa.lua51.LuaRuntime(encoding=None)
 
@@ -68,6 +68,6 @@ def test_main_function_is_vararg_and_arg_compat_params():
 
 def test_op_constants_match_opcodes():
     # the code generator emits plain-int OP_* names; they must follow lopcodes.h's order
-    for op in lfs_format.opcodes.OpCode:
-        value = getattr(lfs_format.opcodes, f"OP_{op.name}")
+    for op in lfs_format.lua51.opcodes.OpCode:
+        value = getattr(lfs_format.lua51.opcodes, f"OP_{op.name}")
         assert value == op and type(value) is int

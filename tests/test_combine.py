@@ -4,10 +4,10 @@ import pytest
 
 from golden import cases, epoch, output_blob
 from lfs_format.errors import ImageError
-from lfs_format.lc import dump_chunk, read_chunk
-from lfs_format.proto import Proto
+from lfs_format.lua51.lc import dump_chunk, read_chunk
+from lfs_format.lua51.proto import Proto
 from lfs_format.target import FLOAT, INT, Target
-from luacross.combine import build_lookup_main, combine_mains, corename, int2fb
+from luacross.lua51.combine import build_lookup_main, combine_mains, corename, int2fb
 
 
 def golden_file_proto(variant: str, path: str) -> tuple[Proto, Target]:

@@ -1,34 +1,30 @@
 """uzlib_compress against luac.cross's own gzip output; --best validity."""
 
 import gzip
-import json
 import zlib
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from golden import blob, cases
 from lfs_format import compress
 from lfs_format.compress import GZIP_HEADER, best_compress, uzlib_compress
-
-GOLDEN = Path("/work/shared/golden")
 
 
 def _golden_gzip_blobs() -> dict[str, bytes]:
     """Every distinct gzip image luac.cross wrote, by its first case id."""
-    cases = json.loads((GOLDEN / "cases.json").read_text())["cases"]
     blobs: dict[str, bytes] = {}
     seen = set()
-    for case in cases:
+    for case in cases():
         for info in case["expect"].get("files", {}).values():
             digest = info["sha256"]
             if info["size"] == 0 or digest in seen:
                 continue
-            blob = (GOLDEN / "blobs" / digest).read_bytes()
-            if blob.startswith(b"\x1f\x8b"):
+            data = blob(digest)
+            if data.startswith(b"\x1f\x8b"):
                 seen.add(digest)
-                blobs[case["id"]] = blob
+                blobs[case["id"]] = data
     return blobs
 
 

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 
 from golden import CORPUS
-from lfs_format.lc import read_chunk
-from lfs_format.opcodes import OpCode, get_opcode
-from lfs_format.proto import Proto, constant_key
+from lfs_format.lua51.lc import read_chunk
+from lfs_format.lua51.opcodes import OpCode, get_opcode
+from lfs_format.lua51.proto import Proto, constant_key
 from luagen import lua_chunks
 
 DEBIAN_LUA = Path("/usr/share/lua/5.1")
@@ -59,8 +59,8 @@ def stock_compile(source: bytes, chunkname: bytes) -> Proto | bytes:
 
 def our_compile(source: bytes, chunkname: bytes) -> Proto | bytes:
     """Our main proto, or our error message (as the CLI prints it, minus the program name)."""
-    from luacross.lexer import LuaSyntaxError
-    from luacross.parser import compile_source
+    from luacross.lua51.lexer import LuaSyntaxError
+    from luacross.lua51.parser import compile_source
 
     try:
         return compile_source(source, chunkname)

@@ -9,18 +9,18 @@ from test_combine import golden_inputs
 from golden import cases, epoch, output_blob
 from lfs_format.compress import uzlib_compress
 from lfs_format.errors import ImageError
-from lfs_format.image import (
+from lfs_format.lua51.image import (
     STRIPPED_SOURCE,
     FlashImage,
     build_image,
     strip_protos,
     strip_savings,
 )
-from lfs_format.image_structs import FLASH_SIG_ABSOLUTE, ImageStructs
-from lfs_format.proto import LUA_TBOOLEAN, LUA_TSTRING, Constant, LocVar, Proto
-from lfs_format.strtable import HostStringTable, lua_string_hash
+from lfs_format.lua51.image_structs import FLASH_SIG_ABSOLUTE, ImageStructs
+from lfs_format.lua51.proto import LUA_TBOOLEAN, LUA_TSTRING, Constant, LocVar, Proto
+from lfs_format.lua51.strtable import HostStringTable, lua_string_hash
 from lfs_format.target import FLOAT, INT, Target
-from luacross.combine import build_lookup_main
+from luacross.lua51.combine import build_lookup_main
 
 
 def _image_cases() -> list[dict]:

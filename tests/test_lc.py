@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 
 from golden import CORPUS, cases, output_blob, paired_cases
 from lfs_format.errors import LcFormatError
-from lfs_format.lc import check_code, dump_chunk, identify_target, is_chunk, read_chunk
-from lfs_format.opcodes import OpCode, create_abc
-from lfs_format.proto import LocVar, Proto
-from lfs_format.structs import lc_structs
+from lfs_format.lua51.lc import check_code, dump_chunk, identify_target, is_chunk, read_chunk
+from lfs_format.lua51.opcodes import OpCode, create_abc
+from lfs_format.lua51.proto import LocVar, Proto
+from lfs_format.lua51.structs import lc_structs
 from lfs_format.target import FLOAT, HOST, INT, Target
 
 TARGETS = [FLOAT, INT, HOST]
@@ -342,8 +342,8 @@ def test_dump_does_not_load_construct():
     """Compiling and dumping (one `luacross -o` run) leaves construct unimported: it costs
     ~20 ms of start-up and only the reader needs it."""
     script = (
-        "import sys; from luacross.parser import compile_source;"
-        "from lfs_format.lc import dump_chunk; from lfs_format.target import FLOAT;"
+        "import sys; from luacross.lua51.parser import compile_source;"
+        "from lfs_format.lua51.lc import dump_chunk; from lfs_format.target import FLOAT;"
         "dump_chunk(compile_source(b'local t = {1, [[x]], y = 2.5} return t', b'=t'), FLOAT);"
         "print('construct' in sys.modules)"
     )

@@ -7,8 +7,8 @@ NodeMCU's llex.c is stock 5.1's (LUA_COMPAT_LSTR 1, MAXSRC 80), so stock Lua
 import lupa.lua51
 import pytest
 
-import luacross.lexer
-from luacross.lexer import (
+import luacross.lua51.lexer
+from luacross.lua51.lexer import (
     LexState,
     LuaSyntaxError,
     TokenKind,
@@ -18,7 +18,7 @@ from luacross.lexer import (
     token2str,
     tokenize,
 )
-from luacross.parser import compile_source
+from luacross.lua51.parser import compile_source
 
 _lua = lupa.lua51.LuaRuntime(encoding=None)
 _loadstring = _lua.globals().loadstring
@@ -203,5 +203,5 @@ def test_lookahead_moves_linenumber():
 def test_tk_constants_match_token_kinds():
     # the parser compares kinds with plain-int TK_* names; they must follow luaX_tokens
     for kind in TokenKind:
-        value = getattr(luacross.lexer, f"TK_{kind.name}")
+        value = getattr(luacross.lua51.lexer, f"TK_{kind.name}")
         assert value == kind and type(value) is int

@@ -8,8 +8,8 @@ sources (`code(pc, line)` per instruction, `fixline` where lparser.c calls it).
 import pytest
 
 from golden import cases, output_blob
-from lfs_format.lc import read_chunk
-from lfs_format.lineinfo import LineInfoWriter, decode_line_info
+from lfs_format.lua51.lc import read_chunk
+from lfs_format.lua51.lineinfo import LineInfoWriter, decode_line_info
 
 # (name, events, packed bytes with NUL, stock per-pc lines, decodes to stock?)
 # an event is ("code", pc, line) or ("fix", line)

@@ -7,11 +7,11 @@ import subprocess
 import pytest
 
 from golden import CORPUS, cases, normalise_listing, output_blob, paired_cases
-from lfs_format.lc import read_chunk
-from lfs_format.opcodes import OpCode, create_abc, create_abx
-from lfs_format.proto import Proto
+from lfs_format.lua51.lc import read_chunk
+from lfs_format.lua51.opcodes import OpCode, create_abc, create_abx
+from lfs_format.lua51.proto import Proto
 from lfs_format.target import FLOAT, HOST, INT
-from luacross.listing import Instruction, decode_instructions, print_listing
+from luacross.lua51.listing import Instruction, decode_instructions, print_listing
 
 ADDRESS = re.compile(r"0x[0-9a-f]{6,16}")
 

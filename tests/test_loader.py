@@ -11,8 +11,8 @@ from golden import cases, output_blob
 from lfs_format.compress import best_compress
 from lfs_format.errors import LoaderError
 from lfs_format.flash import PowerLoss, SimulatedFlash
-from lfs_format.lc import read_chunk
-from lfs_format.loader import (
+from lfs_format.lua51.lc import read_chunk
+from lfs_format.lua51.loader import (
     BAD_BUILD,
     BAD_CHECKSUM,
     BAD_DICTIONARY,

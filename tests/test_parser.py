@@ -1,4 +1,4 @@
-"""The compiler against the recorded luac.cross runs (../shared/golden).
+"""The compiler against the recorded luac.cross runs (tests/golden).
 
 Every `lc` case must give the reference `.lc` byte for byte once dumped, and
 every `error` case the reference's message (stderr minus the program name).
@@ -11,14 +11,14 @@ import pytest
 
 from golden import CORPUS, cases, output_blob
 from lfs_format.errors import LcFormatError
-from lfs_format.lc import dump_chunk, read_chunk
-from lfs_format.proto import constant_key
+from lfs_format.lua51.lc import dump_chunk, read_chunk
+from lfs_format.lua51.proto import constant_key
 from lfs_format.target import FLOAT, INT
-from luacross import parser
 from luacross.api import read_input
-from luacross.codegen import CompileLimitError
-from luacross.lexer import LuaSyntaxError
-from luacross.parser import compile_source
+from luacross.lua51 import parser
+from luacross.lua51.codegen import CompileLimitError
+from luacross.lua51.lexer import LuaSyntaxError
+from luacross.lua51.parser import compile_source
 
 TARGETS = {"float": FLOAT, "int": INT}
 COMPILE_CASES = [

@@ -1,0 +1,615 @@
+"""Reading and writing `.lc` chunks (NodeMCU `ldump.c`/`lundump.c`, stock 5.1).
+
+Three variants share one record layout (formats reference §2):
+
+- `FLOAT`/`INT`: NodeMCU's cross-compiler format. 4-byte size_t, Align4
+  padding (zero bytes, counted from the start of the file, written even when
+  0) before the code array and before the packed line-info bytes (+ NUL).
+- `HOST`: stock Lua 5.1 on a 64-bit host (`lupa.lua51`, `luac5.1`). 8-byte
+  size_t, no padding, line info as one int per instruction.
+
+Number conversion when a Proto's constants do not match the target: an
+`int` goes to a float target as the equal double; an integral `float` goes to
+the INT target as that integer, a fractional one (or inf/NaN) raises
+NodeMCU's "target lua_Number is integral but fractional value found". INT
+numbers must lie in [-2147483647, 2147483646] (NodeMCU's DumpIntWithSize).
+
+`read_chunk` identifies the variant from the 12-byte header by hand, parses,
+and verifies every function as lundump does (`luaG_checkcode`), so callers
+(listing, image builder, loader) can index constants and protos safely. All
+problems are reported as `LcFormatError(reason, offset)`; where lundump
+has a message for the problem, `reason` is its text ("unexpected end", "bad
+header", "bad integer", "bad constant", "bad code", "code too deep"), so the
+CLI can print "<name>: <reason> in precompiled chunk". Bytes after the main
+function are ignored, as lua_load never reads them. Stricter than lundump:
+line info without its single NUL terminator, and NULL string constants or
+names are rejected too.
+
+Given a `target`, `read_chunk` checks the header as the target's own lundump
+does (`LoadHeader`) before reading the body: byte 10 (sizeof lua_Number) is
+taken from the file, and a chunk whose integral flag exceeds the target's has
+its numbers read as integers of that size and converted (lundump's `toflt`:
+an INT chunk loads into the float build). Byte-swapped (big-endian) chunks
+are not supported: they are a "bad header" here, where lundump swaps them.
+"""
+
+import io
+import struct
+import sys
+from array import array
+from collections.abc import Callable
+
+from ..errors import LcFormatError
+from ..target import FLOAT, HOST, INT, Target
+from .lineinfo import decode_line_info
+from .opcodes import (
+    BITRK,
+    MAXSTACK,
+    OPMODES,
+    OpArgMask,
+    OpCode,
+    OpMode,
+    get_opcode,
+    getarg_a,
+    getarg_b,
+    getarg_bx,
+    getarg_c,
+    getarg_sbx,
+    isk,
+)
+from .proto import (
+    LUA_TBOOLEAN,
+    LUA_TNIL,
+    LUA_TNUMBER,
+    LUA_TSTRING,
+    VARARG_HASARG,
+    VARARG_ISVARARG,
+    VARARG_NEEDSARG,
+    Constant,
+    LocVar,
+    Proto,
+)
+
+LUA_SIGNATURE = b"\x1bLua"
+LUAC_VERSION = 0x51
+LUAC_FORMAT = 0
+LUAC_HEADERSIZE = 12
+SIZEOF_INT = 4
+SIZEOF_INSTRUCTION = 4
+INT_TARGET_MIN = -0x7FFFFFFF  # NodeMCU reduces both int32 bounds by one
+INT_TARGET_MAX = 0x7FFFFFFE
+LUAI_MAXCCALLS = 200  # lundump's "code too deep" nesting limit
+_LITTLE = sys.byteorder == "little"
+
+# smallest encodings, used to reject counts larger than the remaining bytes
+# could hold before anything is allocated
+_MIN_CONSTANT = 1
+_MIN_FUNCTION = {4: 4 + 8 + 4 + 4 + 4 + 4 + 4 + 4, 8: 8 + 8 + 4 + 4 + 4 + 4 + 4 + 4}
+
+
+def is_chunk(data: bytes) -> bool:
+    """True if `data` starts like a precompiled chunk (ESC "Lua")."""
+    return data[:4] == LUA_SIGNATURE
+
+
+def identify_target(header: bytes) -> Target:
+    """The variant named by a 12-byte chunk header (sizeof size_t, lua_Number, integral)."""
+    if len(header) < LUAC_HEADERSIZE:
+        raise LcFormatError("unexpected end", len(header))
+    if not is_chunk(header):
+        raise LcFormatError("bad header", 0)
+    variant = (header[8], header[10], header[11])
+    for target in (FLOAT, INT, HOST):
+        if variant == (target.sizet_size, target.number_size, int(target.integral)):
+            return target
+    raise LcFormatError("bad header", 8)
+
+
+# ---------------------------------------------------------------------------
+# dumping (ldump.c)
+
+
+def dump_chunk(proto: Proto, target: Target, strip: bool = False) -> bytes:
+    """Encode `proto` as a chunk for `target`; `strip` drops source and debug info (-s)."""
+    dumper = _Dumper(target, strip)
+    dumper.out += header_bytes(target)
+    dumper.dump_function(proto, None)
+    return bytes(dumper.out)
+
+
+def header_bytes(target: Target) -> bytes:
+    """The 12-byte chunk header (both sides use it).
+
+    Bytes 10-11 (sizeof lua_Number, integral flag) are chosen here and nowhere else.
+    """
+    return LUA_SIGNATURE + bytes(
+        (
+            LUAC_VERSION,
+            LUAC_FORMAT,
+            1,  # little endian
+            SIZEOF_INT,
+            target.sizet_size,
+            SIZEOF_INSTRUCTION,
+            target.number_size,
+            int(target.integral),
+        )
+    )
+
+
+# the writer packs with `struct` (construct is only loaded to read chunks)
+_INT = struct.Struct("<i")
+_FUNCTION_SCALARS = struct.Struct("<iiBBBB")  # linedefined .. maxstacksize
+_LOCVAR_PCS = struct.Struct("<ii")  # startpc, endpc
+
+
+class _Dumper:
+    """DumpState: the output so far (Align4 counts from its start)."""
+
+    def __init__(self, target: Target, strip: bool):
+        self.target = target
+        self.strip = strip
+        self.out = bytearray()
+        self.pack_sizet = struct.Struct("<I" if target.sizet_size == 4 else "<Q").pack
+        self.pack_number = struct.Struct("<i" if target.integral else "<d").pack
+
+    def align4(self) -> None:
+        if self.target.packed_lineinfo:
+            self.out += bytes(-len(self.out) & 3)
+
+    def dump_int(self, value: int) -> None:
+        self.out += _INT.pack(value)
+
+    def dump_string(self, value: bytes | None) -> None:
+        # size_t length including the NUL, 0 for NULL
+        if value is None:
+            self.out += self.pack_sizet(0)
+        else:
+            self.out += self.pack_sizet(len(value) + 1)
+            self.out += value
+            self.out.append(0)
+
+    def dump_function(self, f: Proto, parent_source: bytes | None) -> None:
+        self.dump_string(None if self.strip or f.source == parent_source else f.source)
+        self.out += _FUNCTION_SCALARS.pack(
+            f.linedefined, f.lastlinedefined, f.nups, f.numparams, f.is_vararg, f.maxstacksize
+        )
+        self.dump_code(f)
+        self.dump_constants(f)
+        self.dump_int(len(f.protos))
+        for child in f.protos:
+            self.dump_function(child, f.source)
+        self.dump_debug(f)
+
+    def dump_code(self, f: Proto) -> None:
+        self.dump_int(len(f.code))
+        self.align4()
+        words = array("I", f.code)
+        if not _LITTLE:
+            words.byteswap()
+        self.out += words.tobytes()
+
+    def dump_constants(self, f: Proto) -> None:
+        out = self.out
+        out += _INT.pack(len(f.constants))
+        pack_sizet, pack_number = self.pack_sizet, self.pack_number
+        for value in f.constants:
+            kind = type(value)  # exact types: bool is a subclass of int
+            if kind is bytes:
+                out.append(LUA_TSTRING)
+                out += pack_sizet(len(value) + 1)
+                out += value
+                out.append(0)
+            elif kind is float or kind is int:
+                out.append(LUA_TNUMBER)
+                out += pack_number(self.target_number(value))
+            elif kind is bool:
+                out.append(LUA_TBOOLEAN)
+                out.append(value)
+            elif value is None:
+                out.append(LUA_TNIL)
+            else:
+                raise LcFormatError(f"cannot dump constant of type {kind.__name__}")
+
+    def target_number(self, value: int | float) -> int | float:
+        if not self.target.integral:
+            return float(value)
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise LcFormatError("target lua_Number is integral but fractional value found")
+            value = int(value)
+        if not INT_TARGET_MIN <= value <= INT_TARGET_MAX:
+            raise LcFormatError("value too big or small for target integer type")
+        return value
+
+    def dump_debug(self, f: Proto) -> None:
+        if self.target.packed_lineinfo:
+            packed = None if self.strip else f.packedlineinfo
+            self.dump_int(0 if packed is None else len(packed) + 1)
+            self.align4()
+            if packed is not None:
+                self.out += packed
+                self.out.append(0)
+        else:
+            lines = [] if self.strip else f.lineinfo
+            self.dump_int(len(lines))
+            self.out += struct.pack(f"<{len(lines)}i", *lines)
+        locvars = [] if self.strip else f.locvars
+        self.dump_int(len(locvars))
+        for var in locvars:
+            self.dump_string(var.varname)
+            self.out += _LOCVAR_PCS.pack(var.startpc, var.endpc)
+        upvalues = [] if self.strip else f.upvalues
+        self.dump_int(len(upvalues))
+        for name in upvalues:
+            self.dump_string(name)
+
+
+# ---------------------------------------------------------------------------
+# loading (lundump.c)
+
+
+def read_chunk(data: bytes, target: Target | None = None) -> tuple[Proto, Target]:
+    """Decode a chunk; returns the main Proto and the target its numbers belong to.
+
+    Without `target`, any supported variant (HOST too) is read as its header
+    names it. With `target`, the header is checked as that target's lundump
+    checks it, so HOST and the other build's float chunks are a "bad header".
+    A NULL source becomes the parent's (b"=?" for the main function), as
+    lundump does. Packed line info is decoded into `lineinfo`.
+    """
+    header = bytes(data[:LUAC_HEADERSIZE])
+    if target is None:
+        target = identify_target(header)
+        if header != header_bytes(target):
+            raise LcFormatError("bad header", 0)
+        loader = _Loader(bytes(data), target)
+    else:
+        loader = _loader_for_target(bytes(data), header, target)
+    loader.stream.seek(LUAC_HEADERSIZE)
+    return loader.load_function(b"=?", 0), target
+
+
+def _loader_for_target(data: bytes, header: bytes, target: Target) -> "_Loader":
+    # lundump's LoadHeader: the file's sizeof(lua_Number) is accepted as is, and
+    # toflt (integral flag above the target's) lets integer numbers in
+    if len(header) < LUAC_HEADERSIZE:
+        raise LcFormatError("unexpected end", len(header))
+    expected = bytearray(header_bytes(target))
+    got = bytearray(header)
+    numsize = expected[10] = got[10]
+    toflt = _signed_char(got[11]) > int(target.integral)
+    if toflt:
+        got[11] = expected[11]
+    if got != expected:
+        raise LcFormatError("bad header", 0)
+    if not toflt:  # numbers are read as the target's own, whatever byte 10 says
+        return _Loader(data, target)
+    layout = target._replace(name=f"int{8 * numsize}", integral=True, number_size=numsize)
+    if target.integral:
+        return _Loader(data, layout, _wrap_int32)
+    return _Loader(data, layout, float)
+
+
+def _signed_char(byte: int) -> int:
+    return byte - 256 if byte > 127 else byte
+
+
+def _wrap_int32(value: int) -> int:
+    # (lua_Number)y with an int32 lua_Number keeps the low 32 bits
+    return (value + 0x80000000) % 0x100000000 - 0x80000000
+
+
+class _Loader:
+    """LoadState: a stream over the chunk, the records of its layout, and how
+    its numbers become the reading target's (lundump's toflt conversion)."""
+
+    def __init__(
+        self,
+        data: bytes,
+        target: Target,
+        convert_number: Callable[[int], int | float] | None = None,
+    ):
+        self.size = len(data)
+        self.stream = io.BytesIO(data)
+        self.target = target
+        self.convert_number = convert_number
+        from .structs import lc_structs  # construct is only loaded to read chunks
+
+        self.structs = lc_structs(target)
+
+    def offset(self) -> int:
+        return self.stream.tell()
+
+    def remaining(self) -> int:
+        return self.size - self.stream.tell()
+
+    def parse(self, record, what: str):
+        from construct import ConstructError
+
+        start = self.offset()
+        try:
+            return record.parse_stream(self.stream)
+        except ConstructError:
+            reason = "unexpected end" if self.offset() >= self.size else f"bad {what}"
+            raise LcFormatError(reason, start) from None
+
+    def load_block(self, size: int) -> bytes:
+        start = self.offset()
+        block = self.stream.read(size)
+        if len(block) != size:
+            raise LcFormatError("unexpected end", start)
+        return block
+
+    def load_int(self) -> int:
+        start = self.offset()
+        (value,) = struct.unpack("<i", self.load_block(4))
+        if value < 0:
+            raise LcFormatError("bad integer", start)
+        return value
+
+    def load_count(self, min_item_size: int) -> int:
+        start = self.offset()
+        n = self.load_int()
+        if n * min_item_size > self.remaining():
+            raise LcFormatError("unexpected end", start)
+        return n
+
+    def align4(self) -> None:
+        if self.target.packed_lineinfo:
+            self.load_block(-self.offset() & 3)
+
+    def load_string(self) -> bytes | None:
+        return self.parse(self.structs.String, "string")
+
+    def load_function(self, parent_source: bytes, depth: int) -> Proto:
+        start = self.offset()
+        if depth >= LUAI_MAXCCALLS:
+            raise LcFormatError("code too deep", start)
+        source = self.load_string()
+        scalars = self.parse(self.structs.FunctionScalars, "function header")
+        f = Proto(
+            source=parent_source if source is None else source,
+            linedefined=scalars.linedefined,
+            lastlinedefined=scalars.lastlinedefined,
+            nups=scalars.nups,
+            numparams=scalars.numparams,
+            is_vararg=scalars.is_vararg,
+            maxstacksize=scalars.maxstacksize,
+        )
+        for name in ("linedefined", "lastlinedefined"):
+            if getattr(f, name) < 0:
+                raise LcFormatError("bad integer", start)
+        self.load_code(f)
+        self.load_constants(f)
+        n = self.load_count(_MIN_FUNCTION[self.target.sizet_size])
+        f.protos = [self.load_function(f.source, depth + 1) for _ in range(n)]
+        self.load_debug(f)
+        if check_code(f) is not None:  # check_code(f) says why
+            raise LcFormatError("bad code", start)
+        return f
+
+    def load_code(self, f: Proto) -> None:
+        n = self.load_count(4)
+        self.align4()
+        words = array("I")
+        words.frombytes(self.load_block(4 * n))
+        if not _LITTLE:
+            words.byteswap()
+        f.code = words.tolist()
+
+    def load_constants(self, f: Proto) -> None:
+        n = self.load_count(_MIN_CONSTANT)
+        constants: list[Constant] = []
+        for _ in range(n):
+            start = self.offset()
+            const = self.parse(self.structs.Constant, "constant")
+            if const.type == LUA_TBOOLEAN:
+                constants.append(const.value != 0)
+            elif const.type == LUA_TSTRING and const.value is None:
+                raise LcFormatError("bad constant", start)  # a NULL string constant
+            elif const.type == LUA_TNUMBER and self.convert_number is not None:
+                constants.append(self.convert_number(const.value))
+            else:
+                constants.append(const.value)
+        f.constants = constants
+
+    def load_debug(self, f: Proto) -> None:
+        if self.target.packed_lineinfo:
+            start = self.offset()
+            n = self.load_count(1)
+            self.align4()
+            if n:
+                packed = self.load_block(n)
+                if packed[-1] != 0 or 0 in packed[:-1]:
+                    raise LcFormatError("bad line info", start)
+                f.packedlineinfo = packed[:-1]
+                f.lineinfo = decode_line_info(f.packedlineinfo)
+        else:
+            n = self.load_count(4)
+            lines = array("i")
+            lines.frombytes(self.load_block(4 * n))
+            if not _LITTLE:
+                lines.byteswap()
+            f.lineinfo = lines.tolist()
+        n = self.load_count(self.target.sizet_size + 8)
+        for _ in range(n):
+            start = self.offset()
+            var = self.parse(self.structs.LocVar, "local variable")
+            if var.varname is None:
+                raise LcFormatError("bad local variable", start)
+            f.locvars.append(LocVar(var.varname, var.startpc, var.endpc))
+        n = self.load_count(self.target.sizet_size)
+        for _ in range(n):
+            start = self.offset()
+            name = self.load_string()
+            if name is None:
+                raise LcFormatError("bad upvalue name", start)
+            f.upvalues.append(name)
+
+
+# ---------------------------------------------------------------------------
+# verification (ldebug.c: luaG_checkcode, i.e. symbexec without tracing)
+
+LUA_MULTRET = -1
+
+
+def check_code(f: Proto) -> str | None:
+    """Why lundump would reject `f`'s code ("bad code"), or None if it is sound."""
+    code, k, n = f.code, f.constants, len(f.code)
+    if f.maxstacksize > MAXSTACK:
+        return "stack too big"
+    if f.numparams + (f.is_vararg & VARARG_HASARG) > f.maxstacksize:
+        return "too many parameters"
+    if f.is_vararg & VARARG_NEEDSARG and not f.is_vararg & VARARG_HASARG:
+        return "bad vararg flags"
+    if len(f.upvalues) > f.nups:
+        return "too many upvalue names"
+    if f.lineinfo and not f.packedlineinfo and len(f.lineinfo) != n:
+        return "line info size does not match code"
+    if n == 0 or get_opcode(code[-1]) != OpCode.RETURN:
+        return "function does not end with RETURN"
+
+    def reg_ok(r: int) -> bool:
+        return r < f.maxstacksize
+
+    def arg_ok(r: int, mode: OpArgMask) -> bool:
+        if mode == OpArgMask.N:
+            return r == 0
+        if mode == OpArgMask.R:
+            return reg_ok(r)
+        if mode == OpArgMask.K:
+            return r - BITRK < len(k) if isk(r) else reg_ok(r)
+        return True
+
+    def open_op_follows(pc: int) -> bool:
+        # an open call's results must be consumed by the next instruction
+        nxt = code[pc + 1]
+        op = get_opcode(nxt)
+        return op in _OPEN_OPS and getarg_b(nxt) == 0
+
+    pc = 0
+    while pc < n:
+        i = code[pc]
+        op = get_opcode(i)
+        if op >= len(_MODES):
+            return f"bad opcode at pc {pc}"
+        testmode, _, bmode, cmode, opmode = _MODES[op]
+        a, b, c = getarg_a(i), 0, 0
+        if not reg_ok(a):
+            return f"bad register at pc {pc}"
+        if opmode == OpMode.iABC:
+            b, c = getarg_b(i), getarg_c(i)
+            if not (arg_ok(b, bmode) and arg_ok(c, cmode)):
+                return f"bad operand at pc {pc}"
+        elif opmode == OpMode.iABx:
+            b = getarg_bx(i)
+            if bmode == OpArgMask.K and b >= len(k):
+                return f"bad constant index at pc {pc}"
+        else:
+            b = getarg_sbx(i)
+            if bmode == OpArgMask.R:
+                dest = pc + 1 + b
+                if not 0 <= dest < n:
+                    return f"bad jump at pc {pc}"
+                # jumping onto a SETLIST count word: count the run of
+                # SETLIST C=0 words before dest; an odd run means dest is a count
+                j = 0
+                while j < dest and get_opcode(code[dest - 1 - j]) == OpCode.SETLIST and (
+                    getarg_c(code[dest - 1 - j]) == 0
+                ):
+                    j += 1
+                if j & 1:
+                    return f"jump into SETLIST count at pc {pc}"
+        if testmode and not (pc + 2 < n and get_opcode(code[pc + 1]) == OpCode.JMP):
+            return f"test without jump at pc {pc}"
+        if op not in _SPECIAL_OPS:
+            pc += 1
+            continue
+        if op == OpCode.LOADBOOL and c == 1:
+            if not pc + 2 < n:
+                return f"bad LOADBOOL skip at pc {pc}"
+            nxt = code[pc + 1]
+            if get_opcode(nxt) == OpCode.SETLIST and getarg_c(nxt) == 0:
+                return f"bad LOADBOOL skip at pc {pc}"
+        elif op in (OpCode.GETUPVAL, OpCode.SETUPVAL):
+            if b >= f.nups:
+                return f"bad upvalue index at pc {pc}"
+        elif op in (OpCode.GETGLOBAL, OpCode.SETGLOBAL):
+            if not isinstance(k[b], bytes):
+                return f"global name not a string at pc {pc}"
+        elif op == OpCode.SELF:
+            if not reg_ok(a + 1):
+                return f"bad register at pc {pc}"
+        elif op == OpCode.CONCAT:
+            if b >= c:
+                return f"bad CONCAT range at pc {pc}"
+        elif op == OpCode.TFORLOOP:
+            if c < 1 or not reg_ok(a + 2 + c):
+                return f"bad TFORLOOP at pc {pc}"
+        elif op in (OpCode.FORLOOP, OpCode.FORPREP):
+            if not reg_ok(a + 3):
+                return f"bad register at pc {pc}"
+        elif op in (OpCode.CALL, OpCode.TAILCALL):
+            if b != 0 and not reg_ok(a + b - 1):
+                return f"bad register at pc {pc}"
+            c -= 1  # number of results
+            if c == LUA_MULTRET:
+                if not open_op_follows(pc):
+                    return f"open call not consumed at pc {pc}"
+            elif c != 0 and not reg_ok(a + c - 1):
+                return f"bad register at pc {pc}"
+        elif op == OpCode.RETURN:
+            if b - 1 > 0 and not reg_ok(a + b - 2):
+                return f"bad register at pc {pc}"
+        elif op == OpCode.SETLIST:
+            if b > 0 and not reg_ok(a + b):
+                return f"bad register at pc {pc}"
+            if c == 0:
+                pc += 1
+                if not pc < n - 1:
+                    return f"missing SETLIST count at pc {pc}"
+        elif op == OpCode.CLOSURE:
+            if b >= len(f.protos):
+                return f"bad function index at pc {pc}"
+            nup = f.protos[b].nups
+            if not pc + nup < n:
+                return f"missing upvalue pseudo-instructions at pc {pc}"
+            for j in range(1, nup + 1):
+                if get_opcode(code[pc + j]) not in (OpCode.GETUPVAL, OpCode.MOVE):
+                    return f"bad upvalue pseudo-instruction at pc {pc + j}"
+        elif op == OpCode.VARARG:
+            if not (f.is_vararg & VARARG_ISVARARG) or f.is_vararg & VARARG_NEEDSARG:
+                return f"VARARG in a non-vararg function at pc {pc}"
+            b -= 1
+            if b == LUA_MULTRET and not open_op_follows(pc):
+                return f"open VARARG not consumed at pc {pc}"
+            if not reg_ok(a + b - 1):
+                return f"bad register at pc {pc}"
+        pc += 1
+    return None
+
+
+_OPEN_OPS = frozenset({OpCode.CALL, OpCode.TAILCALL, OpCode.RETURN, OpCode.SETLIST})
+# OPMODES indexed by opcode number (the check runs over every instruction)
+_MODES = [OPMODES[op] for op in sorted(OpCode)]
+# the opcodes with checks of their own after the operand-mode checks
+_SPECIAL_OPS = frozenset(
+    {
+        OpCode.LOADBOOL,
+        OpCode.GETUPVAL,
+        OpCode.SETUPVAL,
+        OpCode.GETGLOBAL,
+        OpCode.SETGLOBAL,
+        OpCode.SELF,
+        OpCode.CONCAT,
+        OpCode.TFORLOOP,
+        OpCode.FORLOOP,
+        OpCode.FORPREP,
+        OpCode.CALL,
+        OpCode.TAILCALL,
+        OpCode.RETURN,
+        OpCode.SETLIST,
+        OpCode.CLOSURE,
+        OpCode.VARARG,
+    }
+)
