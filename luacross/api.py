@@ -6,9 +6,7 @@ The flow mirrors `luac.c`'s `pmain`: load every input (source or `.lc`),
 combine the mains, then list and/or write a `.lc` file or an LFS image.
 """
 
-import errno
 import os
-import stat
 import sys
 import time
 from collections.abc import Sequence
@@ -17,6 +15,7 @@ from lfs_format.errors import LcFormatError, LuacrossError
 from lfs_format.lua51 import lc
 from lfs_format.lua51.proto import Proto
 from lfs_format.target import FLOAT, INT, Target
+from luacross.output import OutputError, write_output, write_stdout  # noqa: F401 (API)
 
 LUA_SIGNATURE = b"\x1bLua"
 STDIN = None  # the input name luac.cross gives to `-`
@@ -24,10 +23,6 @@ STDIN = None  # the input name luac.cross gives to `-`
 
 class InputError(LuacrossError):
     """An input file that cannot be opened or read (luaL_loadfile's errfile)."""
-
-
-class OutputError(LuacrossError):
-    """An output that cannot be opened or written (luac.c's `cannot`)."""
 
 
 class ChunkError(LuacrossError):
@@ -169,77 +164,3 @@ def build_image(
         result.default_compressed_size = len(result.data)
         result.data = compress.best_compress(payload)
     return result
-
-
-def write_output(path: str | None, data: bytes) -> None:
-    """Write `data` to `path` all-or-nothing; `None` is stdout.
-
-    A regular file (or a new one) is written to a temporary file beside it and
-    renamed over it, keeping an existing file's mode; anything else that exists
-    (`/dev/null`, a FIFO) is written in place, never renamed over. Failures are
-    luac.c's `cannot open` / `cannot write` errors.
-    """
-    if path is None:
-        write_stdout(data)
-        return
-    if path.endswith("/"):  # fopen() of "dir/" fails so, whether or not dir exists
-        raise OutputError(f"cannot open {path}: {os.strerror(errno.EISDIR)}")
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        st = None
-    except OSError as exc:
-        raise OutputError(f"cannot open {path}: {os.strerror(exc.errno or 0)}") from None
-    if st is not None and not stat.S_ISREG(st.st_mode):
-        _write_in_place(path, data)
-    else:
-        _replace_file(path, data, st)
-
-
-def write_stdout(data: bytes) -> None:
-    """Bytes to stdout, after any text already printed there."""
-    try:
-        sys.stdout.flush()
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    except OSError as exc:
-        raise OutputError(f"cannot write stdout: {os.strerror(exc.errno or 0)}") from None
-
-
-def _write_in_place(path: str, data: bytes) -> None:
-    try:
-        out = open(path, "wb")
-    except OSError as exc:
-        raise OutputError(f"cannot open {path}: {os.strerror(exc.errno or 0)}") from None
-    try:
-        with out:
-            out.write(data)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {os.strerror(exc.errno or 0)}") from None
-
-
-def _replace_file(path: str, data: bytes, st: os.stat_result | None) -> None:
-    # a new file gets 0666 less the umask (as fopen gives); a replaced one keeps its mode
-    mode = stat.S_IMODE(st.st_mode) if st is not None else 0o666
-    folder, name = os.path.split(path)
-    while True:  # tempfile.mkstemp, without the cost of importing tempfile on every run
-        tmp = os.path.join(folder, f".{name}.{os.urandom(4).hex()}.tmp")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-            break
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise OutputError(f"cannot open {path}: {os.strerror(exc.errno or 0)}") from None
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        if st is not None:
-            os.chmod(tmp, mode)  # not narrowed by the umask
-        os.replace(tmp, path)
-    except OSError as exc:
-        os.unlink(tmp)
-        raise OutputError(f"cannot write {path}: {os.strerror(exc.errno or 0)}") from None
-    except BaseException:
-        os.unlink(tmp)
-        raise

@@ -16,6 +16,7 @@ import re
 import sys
 
 from lfs_format.errors import LuacrossError
+from luacross import signals
 
 PROGNAME = "luacross"
 DEFAULT_OUTPUT = "luac.out"
@@ -186,11 +187,11 @@ def parse_args(argv: list[str]) -> Options:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `luacross` console script; returns the exit status."""
     args = sys.argv[1:] if argv is None else list(argv)
-    if args and args[0] in DEVICE_COMMANDS:
-        from luacross.device_cli import run_device_command
-
-        return run_device_command(args)
     try:
+        if args and args[0] in DEVICE_COMMANDS:
+            from luacross.device_cli import run_device_command
+
+            return run_device_command(args)
         return compile_command(args)
     except UsageError as exc:
         report(str(exc))
@@ -199,9 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     except LuacrossError as exc:
         report(str(exc))
         return 1
-    except KeyboardInterrupt:
-        report("interrupted")
-        return 130
+    except (KeyboardInterrupt, signals.Interrupted) as exc:
+        stop = signals.stopped(exc)
+        report(stop.message)
+        return stop.status
     except Exception as exc:  # a bug in luacross: still one line, never a traceback
         report(f"internal error: {type(exc).__name__}: {exc} (please report this)")
         return 1
@@ -210,15 +212,23 @@ def main(argv: list[str] | None = None) -> int:
 def run() -> None:
     """The console script: `main`, then exit without the interpreter's teardown.
 
-    Everything luacross writes is flushed or closed by then; skipping the
-    module teardown saves several milliseconds on every build step.
+    Signals stop luacross with one line and status 128 + N (`luacross.signals`),
+    also while the last output is flushed. Everything luacross writes is
+    flushed or closed by then; skipping the module teardown saves several
+    milliseconds on every build step.
     """
-    status = main()
+    signals.install()
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except OSError:  # stdout closed by the reader (e.g. `| head`)
-        status = status or 1
+        status = main()
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except OSError:  # stdout closed by the reader
+            status = status or 1
+    except (KeyboardInterrupt, signals.Interrupted) as exc:
+        stop = signals.stopped(exc)
+        report(stop.message)
+        status = stop.status
     os._exit(status)
 
 
@@ -242,7 +252,8 @@ def compile_command(args: list[str]) -> int:
     if opts.execute is not None:
         from luacross.runtime import run_host_script
 
-        module = run_host_script(opts.execute, target)
+        with signals.lua_running():
+            module = run_host_script(opts.execute, target)
         if module is None and not opts.files:
             return 0
         leading = [module] if module is not None else []
@@ -313,16 +324,23 @@ def summarize_image(opts: Options, result) -> None:
 
 def notice(message: str) -> None:
     """An informational line on stderr (never part of luac.cross's own output)."""
-    sys.stderr.write(f"{PROGNAME}: {message}\n")
-    sys.stderr.flush()
+    report(message)
 
 
 def report(message: str) -> None:
-    """Print a fatal error as luac.cross does: `luacross: message` on stderr."""
-    sys.stderr.flush()
-    line = f"{PROGNAME}: {message}\n"
-    sys.stderr.buffer.write(line.encode("utf-8", "surrogateescape"))
-    sys.stderr.buffer.flush()
+    """Print a fatal error as luac.cross does: `luacross: message` on stderr.
+
+    File names in `message` come back as the bytes the shell passed
+    (os.fsencode's surrogates), as a C program prints them. A stderr that is
+    gone (a closed terminal) is not an error of its own.
+    """
+    line = f"{PROGNAME}: {message}\n".encode("utf-8", "surrogateescape")
+    try:
+        sys.stderr.flush()
+        sys.stderr.buffer.write(line)
+        sys.stderr.buffer.flush()
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

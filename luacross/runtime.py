@@ -43,6 +43,7 @@ Limits, by design:
   process. `luacross run` runs the device in a child process for this.
 """
 
+import os
 import time
 import zlib
 from collections.abc import Mapping
@@ -1008,13 +1009,19 @@ def run_host_script(path: str, target: Target) -> Proto | None:
     # luac.cross's own VM compiles the script: its messages (an integer build's
     # "malformed number", "cannot open") are luacross's compiler's
     api.compile_files([path], target)
+    from luacross import signals
+
     lua = lua51.LuaRuntime(encoding=None, unpack_returned_tuples=True)
-    f, err = lua.eval("function(p) local f, e = loadfile(p) return f, e end")(path.encode())
+    signals.watch_lua(lua)  # a signal stops an endless loop in the script
+    f, err = lua.eval("function(p) local f, e = loadfile(p) return f, e end")(os.fsencode(path))
     if f is None:
-        raise LuacrossError(_text(err))
+        raise LuacrossError(err.decode("utf-8", "surrogateescape"))
     ok, value = lua.eval("function(f) local r = {pcall(f)} return r[1], r[2] end")(f)
     if not ok:
-        raise LuacrossError(_text(value) if isinstance(value, bytes) else str(value))
+        signals.reraise_stop(value)
+        if isinstance(value, bytes):
+            raise LuacrossError(value.decode("utf-8", "surrogateescape"))
+        raise LuacrossError(str(value))
     if lua51.lua_type(value) != "function":
         return None
     dumped = lua.eval("function(f) return pcall(string.dump, f) end")(value)
