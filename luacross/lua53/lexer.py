@@ -91,7 +91,8 @@ def chunkid(source: bytes, bufflen: int = LUA_IDSIZE) -> str:
 def token2str(token: int) -> str:
     """luaX_token2str: a token kind as messages print it."""
     if token < FIRST_RESERVED:
-        return f"'{chr(token)}'" if token < 128 else "'" + decode(bytes((token,))) + "'"
+        # luaO_pushfstring's %c: non-printable bytes as their code
+        return f"'{chr(token)}'" if 32 <= token < 127 else f"'<\\{token}>'"
     text = TOKENS[token - FIRST_RESERVED]
     return f"'{text}'" if token < TK_EOS else text
 
