@@ -264,9 +264,9 @@ def compile_command(args: list[str]) -> int:
         print(core.VERSION_TEXT, flush=True)
         if opts.version_only:
             return 0
+    core.check_options(absolute=opts.address is not None, execute=opts.execute is not None)
     if not opts.files and opts.execute is None:
         raise UsageError("no input files given")
-    core.check_options(flash=opts.flash, execute=opts.execute is not None)
     leading = []
     if opts.execute is not None:
         from luacross.runtime import run_host_script

@@ -20,8 +20,8 @@ DEFAULT_OUTPUT = "luac.out"
 LUAC_OPTIONS: frozenset[str] = frozenset()  # luac.c options beyond those both cores share
 
 
-def check_options(*, flash: bool, execute: bool) -> None:
-    """Everything the shared options ask for is supported."""
+def check_options(*, absolute: bool, execute: bool) -> None:
+    """Everything the shared options ask for is supported (`-a`, `-e`)."""
 
 
 def load_chunk(data: bytes, chunkname: bytes, target: Target) -> Proto:

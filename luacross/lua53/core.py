@@ -28,9 +28,11 @@ class NotSupportedError(LuacrossError):
 IMAGES_NOT_SUPPORTED = "LFS images (-f, -a, -m) are not supported yet with --lua 5.3"
 
 
-def check_options(*, flash: bool, execute: bool) -> None:
-    """Refuse what this core cannot do yet (before any input is read)."""
-    if flash:
+def check_options(*, absolute: bool, execute: bool) -> None:
+    """Refuse what this core cannot do yet, before any input is read: `-a`
+    (absolute images) and `-e`. `-f`/`-m` are refused by `build_image`, after
+    the inputs are loaded (their errors come first, as in luac.cross)."""
+    if absolute:
         raise NotSupportedError(IMAGES_NOT_SUPPORTED)
     if execute:
         raise NotSupportedError("-e (run a Lua file on the host) is not supported with --lua 5.3")
