@@ -9,11 +9,15 @@ This one follows app/lua/luac_cross/luac.c over the 5.1 compiler
 """
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from lfs_format import lc
 from lfs_format.errors import LcFormatError
 from lfs_format.proto import Proto
 from lfs_format.target import Target
+
+if TYPE_CHECKING:
+    from luacross.api import ImageResult
 
 VERSION_TEXT = "Lua 5.1.4  Copyright (C) 1994-2011 Lua.org, PUC-Rio"  # LUA_RELEASE, LUA_COPYRIGHT
 DEFAULT_OUTPUT = "luac.out"
@@ -86,7 +90,7 @@ def build_image(
     address: int | None = None,
     best: bool = False,
     strip_image: bool = False,
-):  # -> luacross.api.ImageResult
+) -> "ImageResult":
     """Lay out `main` (a lookup main) as an LFS image; compress it unless absolute."""
     from lfs_format import compress, image
     from luacross.api import ImageResult
