@@ -148,12 +148,12 @@ def str2number(text: bytes, target: Lua53Target) -> int | float | None:
     elif m := _HEX_INT.fullmatch(text):
         value = int(m.group(1), 16) & ((1 << bits) - 1)
         return value - (1 << bits) if value >> (bits - 1) else value
-    value = _strtod(text)
-    if value is not None and target.float_size == 4:
+    number = _strtod(text)
+    if number is not None and target.float_size == 4:
         # luaconf.h: NodeMCU reads numerals with `(lua_Number)strtod(s, p)`,
         # so the float is the double rounded again (not strtof's direct rounding)
-        return to_float32(value)
-    return value
+        return to_float32(number)
+    return number
 
 
 # --- scanner ------------------------------------------------------------------
