@@ -7,9 +7,9 @@ import pytest
 
 from lfs_format.lua53.lc import dump_lc
 from lfs_format.target import LUA53, LUA53_64
+from lua53.golden53 import CORPUS53, single_file_cases, source_of
 from luacross.lua53.lexer import LuaSyntaxError, skip_file_prefix
 from luacross.lua53.parser import compile_source
-from lua53.golden53 import CORPUS53, single_file_cases, source_of
 
 TARGETS = {"lua53": LUA53, "lua53-64": LUA53_64}
 
