@@ -20,6 +20,8 @@ class Target(namedtuple("Target", "name integral number_size sizet_size packed_l
 
     __slots__ = ()
 
+    core = "luacross.lua51.core"  # the module that compiles, lists and dumps for it
+
 
 FLOAT = Target("float", integral=False, number_size=8, sizet_size=4, packed_lineinfo=True)
 INT = Target("int", integral=True, number_size=4, sizet_size=4, packed_lineinfo=True)
@@ -33,6 +35,8 @@ class Lua53Target:
     `long long` and doubles."""
 
     __slots__ = ("name", "int_size", "float_size")
+
+    core = "luacross.lua53.core"  # the module that compiles, lists and dumps for it
 
     def __init__(self, name: str, int_size: int, float_size: int) -> None:
         self.name = name

@@ -333,9 +333,9 @@ class _Reader:
             return self.integer(tt)
         if kind in (LUAU_TSSTRING, LUAU_TLSTRING):
             return self.string(tt)
-        # type 7: lundump's lua_assert(0) is compiled out and the value is
-        # whatever was on the C stack; luacross refuses it (its own wording)
-        raise self.fail("bad constant type in")
+        # type 7: lundump's lua_assert(0) is compiled out; it reads nothing more
+        # and keeps whatever was on the C stack. luacross reads it as nil.
+        return None
 
     def header(self) -> None:
         """`checkHeader`, after the first byte (ESC), in lundump's order."""
