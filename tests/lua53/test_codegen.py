@@ -90,3 +90,11 @@ def test_float32_arithmetic() -> None:
     assert arith(LUA53_64, LUA_OPADD, 16777216.0, 1) == 16777217.0
     assert arith(LUA53, LUA_OPADD, 2147483647, 1) == -2147483648
     assert arith(LUA53, LUA_OPPOW, 2, 0.5) == 1.4142135381698608
+
+
+def test_float_modulo_sign_test_underflows_in_float32() -> None:
+    # luai_nummod's `m*b < 0` is a float product: for tiny operands it underflows to
+    # -0.0 and the correction is skipped (luac.cross: constant 5.919084713308027e-41)
+    source = b"x = (1e10 % (0xffffffffffffffff % (0x1P-2 % 1e-38)))\n"
+    proto = compile_source(source, b"@modu.lua", LUA53)
+    assert proto.constants == [b"x", 5.919084713308027e-41]
