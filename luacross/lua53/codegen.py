@@ -920,7 +920,7 @@ def _numarith(op: int, a: float, b: float, single: bool) -> float:
         m = a
     else:
         m = math.fmod(a, b)
-    if m * b < 0:
+    if rnd(m * b) < 0:  # the product is a lua_Number too: it may underflow to 0
         m = rnd(m + b)
     return m
 

@@ -8,13 +8,13 @@ messages quote (`near '...'`).
 
 Numerals follow `lobject.c` `luaO_str2num` in the target's types: integers
 (decimal ones that overflow become floats, hex ones wrap) in `int_size`
-bytes, floats read with `strtof` (correctly rounded from the decimal, not via
-a double) or `strtod`.
+bytes, floats read with `strtod` and, in the default build, cast to a C float
+(luaconf.h redefines `lua_str2number` as `(lua_Number)strtod(s, p)`).
 """
 
+import math
 import re
 import struct
-from fractions import Fraction
 
 from lfs_format.errors import LuacrossError
 from lfs_format.target import Lua53Target
@@ -115,7 +115,6 @@ _HEX_INT = re.compile(rb"0[xX]([0-9a-fA-F]+)")
 _DEC_FLOAT = re.compile(rb"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _HEX_FLOAT = re.compile(rb"0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?[0-9]+))?")
 _PACK_F = struct.Struct("<f")
-FLT_MAX = 3.4028234663852886e38
 
 
 def to_float32(x: float) -> float:
@@ -123,57 +122,20 @@ def to_float32(x: float) -> float:
     try:
         return _PACK_F.unpack(_PACK_F.pack(x))[0]  # type: ignore[no-any-return]
     except OverflowError:
-        return float("inf") if x > 0 else float("-inf")
+        return math.inf if x > 0 else -math.inf
 
 
-def _f32_neighbours(f: float) -> tuple[float, float]:
-    """The C floats just below and above float `f` (finite)."""
-    bits = _PACK_F.unpack(_PACK_F.pack(f))[0]
-    raw = struct.unpack("<I", _PACK_F.pack(bits))[0]
-    if f == 0:
-        tiny = struct.unpack("<f", struct.pack("<I", 1))[0]
-        return -tiny, tiny
-    up = raw + 1 if f > 0 else raw - 1
-    down = raw - 1 if f > 0 else raw + 1
-    hi = struct.unpack("<f", struct.pack("<I", up & 0xFFFFFFFF))[0]
-    lo = struct.unpack("<f", struct.pack("<I", down & 0xFFFFFFFF))[0]
-    return (lo, hi) if lo < hi else (hi, lo)
-
-
-def fraction_to_float32(q: Fraction) -> float:
-    """The C float nearest to the exact value `q` (ties to even), as strtof rounds."""
-    d = float(q) if abs(q) < Fraction(2**1024) else (float("inf") if q > 0 else float("-inf"))
-    f = to_float32(d)
-    if f != f or f in (float("inf"), float("-inf")):
-        return f
-    if f == d:
-        return f
-    lo, hi = _f32_neighbours(f)
-    other = hi if d > f else lo
-    mid = (f + other) / 2  # exact: two floats' mean fits in a double
-    if d != mid:
-        return f
-    # the double is a midpoint: decide from the exact value
-    exact_mid = Fraction(mid)
-    if q == exact_mid:
-        mant_f = struct.unpack("<I", _PACK_F.pack(f))[0] & 1
-        return other if mant_f else f
-    return other if abs(q - Fraction(other)) < abs(q - Fraction(f)) else f
-
-
-def _decimal_fraction(text: bytes) -> Fraction:
-    mant, _, exp = text.lower().partition(b"e")
-    whole, _, frac = mant.partition(b".")
-    digits = int(whole + frac or b"0")
-    e = (int(exp) if exp else 0) - len(frac)
-    return Fraction(digits * 10**e) if e >= 0 else Fraction(digits, 10**-e)
-
-
-def _hex_fraction(m: "re.Match[bytes]") -> Fraction:
-    whole, frac, exp = m.group(1), m.group(2) or b"", m.group(3)
-    digits = int(whole + frac or b"0", 16)
-    e = (int(exp) if exp else 0) - 4 * len(frac)
-    return Fraction(digits * 2**e) if e >= 0 else Fraction(digits, 2**-e)
+def _strtod(text: bytes) -> float | None:
+    """glibc strtod over the whole numeral (decimal or hex), else None."""
+    if _DEC_FLOAT.fullmatch(text):
+        return float(text)
+    m = _HEX_FLOAT.fullmatch(text)
+    if m and (m.group(1) or m.group(2)):
+        try:
+            return float.fromhex(text.decode())
+        except OverflowError:
+            return math.inf  # HUGE_VAL; Lua ignores ERANGE
+    return None
 
 
 def str2number(text: bytes, target: Lua53Target) -> int | float | None:
@@ -186,30 +148,12 @@ def str2number(text: bytes, target: Lua53Target) -> int | float | None:
     elif m := _HEX_INT.fullmatch(text):
         value = int(m.group(1), 16) & ((1 << bits) - 1)
         return value - (1 << bits) if value >> (bits - 1) else value
-    single = target.float_size == 4
-    if _DEC_FLOAT.fullmatch(text):
-        d = float(text)
-        if not single:
-            return d
-        if d == 0 or d in (float("inf"), float("-inf")):
-            return to_float32(d)
-        f = to_float32(d)
-        if f != d:
-            lo, hi = _f32_neighbours(f)
-            other = hi if d > f else lo
-            if d == (f + other) / 2:
-                return fraction_to_float32(_decimal_fraction(text))
-        return f
-    m = _HEX_FLOAT.fullmatch(text)
-    if m and (m.group(1) or m.group(2)):
-        q = _hex_fraction(m)
-        if single:
-            return fraction_to_float32(q)
-        try:
-            return float(q)
-        except OverflowError:
-            return float("inf")
-    return None
+    number = _strtod(text)
+    if number is not None and target.float_size == 4:
+        # luaconf.h: NodeMCU reads numerals with `(lua_Number)strtod(s, p)`,
+        # so the float is the double rounded again (not strtof's direct rounding)
+        return to_float32(number)
+    return number
 
 
 # --- scanner ------------------------------------------------------------------

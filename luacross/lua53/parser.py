@@ -27,7 +27,6 @@ from lfs_format.lua53.opcodes import (
     OP_TFORCALL,
     OP_TFORLOOP,
     OP_VARARG,
-    POS_A,
     POS_B,
     POS_C,
 )
@@ -41,7 +40,6 @@ from luacross.lua53.codegen import (
     VCALL,
     VFALSE,
     VINDEXED,
-    VJMP,
     VK,
     VKFLT,
     VKINT,
@@ -59,6 +57,7 @@ from luacross.lua53.codegen import (
     int2fb,
 )
 from luacross.lua53.lexer import (
+    RESERVED,
     TK_AND,
     TK_BREAK,
     TK_CONCAT,
@@ -98,7 +97,6 @@ from luacross.lua53.lexer import (
     TK_WHILE,
     LexState,
     LuaSyntaxError,
-    RESERVED,
     decode,
     token2str,
 )
@@ -108,9 +106,7 @@ __all__ = ["compile_source", "LuaSyntaxError"]
 _LPAREN, _RPAREN, _LBRACE, _RBRACE = ord("("), ord(")"), ord("{"), ord("}")
 _LBRACKET, _RBRACKET, _DOT, _COLON = ord("["), ord("]"), ord("."), ord(":")
 _COMMA, _SEMI, _ASSIGN = ord(","), ord(";"), ord("=")
-_MASK_A = 0xFF << POS_A
 
-SHRT_MAX = 32767
 MIN_RECURSION_LIMIT = 25 * LUAI_MAXCCALLS + 2000
 INITIAL_NCCALLS = 1  # luac.cross parses inside lua_pcall(pmain): one C level in use
 
@@ -804,9 +800,7 @@ class Parser:
         for i in range(fs.bl.firstlabel, len(self.label)):  # type: ignore[union-attr]
             lb = self.label[i]
             if lb.name == label:
-                raise self.semerror(
-                    f"label '{decode(label)}' already defined on line {lb.line}"
-                )
+                raise self.semerror(f"label '{decode(label)}' already defined on line {lb.line}")
 
     def skipnoopstat(self) -> None:
         while self.ls.t == _SEMI or self.ls.t == TK_DBCOLON:
@@ -1138,8 +1132,3 @@ def compile_source(source: bytes, chunkname: bytes, target: Lua53Target) -> Prot
     main = Proto()
     parser.mainfunc(main)
     return main
-
-
-# keep names the listing/dump helpers may want
-__all__ += ["VJMP", "VKFLT", "VKINT", "VNONRELOC", "VTRUE", "VFALSE", "VK", "VNIL"]
-_UNUSED = (OP_CALL, _MASK_A, SHRT_MAX, VUPVAL)

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from lfs_format.target import LUA53, LUA53_64, Lua53Target
 
-GOLDEN = Path(__file__).resolve().parent.parent / "golden53"
-CORPUS = GOLDEN / "corpus"
-BLOBS = GOLDEN / "blobs"
+GOLDEN53 = Path(__file__).resolve().parent.parent / "golden53"
+CORPUS53 = GOLDEN53 / "corpus"
+CORPUS = CORPUS53
+BLOBS = GOLDEN53 / "blobs"
 TARGETS = {"lua53": LUA53, "lua53-64": LUA53_64}
 VARIANT_FLAGS = {"lua53": ["--lua", "5.3"], "lua53-64": ["--lua", "5.3", "--numbers", "64"]}
 
@@ -23,17 +24,32 @@ _PROGNAME = re.compile(r"^[\w.\-/]*luac?\.?cross[\w.\-]*: ", re.M)
 
 
 @cache
-def load_cases() -> dict:
-    return json.loads((GOLDEN / "cases.json").read_text())
+def _recording() -> dict:
+    return json.loads((GOLDEN53 / "cases.json").read_text())
+
+
+def load_cases() -> list[dict]:
+    return _recording()["cases"]
 
 
 def cases(category: str = "") -> list[dict]:
     """Every case, or those of one category (`lc`, `list`, ...)."""
-    return [c for c in load_cases()["cases"] if not category or c["id"].split("/")[1] == category]
+    return [c for c in load_cases() if not category or c["id"].split("/")[1] == category]
+
+
+def single_file_cases(*categories: str) -> list[dict]:
+    """Cases of `categories` that compile one .lua file (lc, strip, error)."""
+    picked = []
+    for case in load_cases():
+        category = case["id"].split("/")[1]
+        sources = [a for a in case["args"] if a.endswith(".lua")]
+        if category in categories and len(sources) == 1:
+            picked.append(case)
+    return picked
 
 
 def case(case_id: str) -> dict:
-    (found,) = [c for c in load_cases()["cases"] if c["id"] == case_id]
+    (found,) = [c for c in load_cases() if c["id"] == case_id]
     return found
 
 
@@ -42,17 +58,20 @@ def target(case: dict) -> Lua53Target:
 
 
 def epoch() -> int:
-    return load_cases()["epoch"]
+    return _recording()["epoch"]
 
 
-def blob(sha256: str) -> bytes | None:
-    """A recorded output's bytes; None for the few kept as hashes only."""
-    path = BLOBS / sha256
-    return path.read_bytes() if path.exists() else None
+def blob(sha256: str) -> bytes:
+    return (BLOBS / sha256).read_bytes()
 
 
 def output_files(case: dict) -> dict[str, bytes | None]:
-    return {name: blob(meta["sha256"]) for name, meta in case["expect"]["files"].items()}
+    """The files a case wrote; None for the few kept as hashes only."""
+    files: dict[str, bytes | None] = {}
+    for name, meta in case["expect"]["files"].items():
+        path = BLOBS / meta["sha256"]
+        files[name] = path.read_bytes() if path.exists() else None
+    return files
 
 
 def sha256(data: bytes) -> str:
@@ -61,8 +80,8 @@ def sha256(data: bytes) -> str:
 
 def source_of(case: dict) -> str:
     """The one corpus file a single-file case compiles."""
-    (source,) = [a for a in case["args"] if a.endswith(".lua")]
-    return source
+    (name,) = [a for a in case["args"] if a.endswith(".lua")]
+    return name
 
 
 def lc_of(variant: str, source: str) -> bytes | None:
