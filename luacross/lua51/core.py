@@ -1,7 +1,7 @@
 """NodeMCU's Lua 5.1 core as `luacross.api` drives it (`Target.core`).
 
 Every core module offers the same small set: `VERSION_TEXT`, `DEFAULT_OUTPUT`,
-`LUAC_OPTIONS`, `check_options`, `load_inputs`, `combine`, `list_chunk`,
+`LUAC_OPTIONS`, `DASH_OUTPUT_NAMES`, `check_options`, `load_inputs`, `combine`, `list_chunk`,
 `dump_lc` and `build_image`; the API picks the module once, from the target.
 This one follows app/lua/luac_cross/luac.c over the 5.1 compiler
 (`luacross.parser`, `luacross.combine`, `luacross.listing`) and formats
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 VERSION_TEXT = "Lua 5.1.4  Copyright (C) 1994-2011 Lua.org, PUC-Rio"  # LUA_RELEASE, LUA_COPYRIGHT
 DEFAULT_OUTPUT = "luac.out"
 LUAC_OPTIONS: frozenset[str] = frozenset()  # luac.c options beyond those both cores share
+DASH_OUTPUT_NAMES = True  # `-o -x` writes a file named "-x"
 
 
 def check_options(*, absolute: bool, execute: bool) -> None:

@@ -113,6 +113,15 @@ def test_refused_combinations(tmp_path, monkeypatch, args, message):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.lua"]
 
 
+def test_output_name_starting_with_a_dash(tmp_path, monkeypatch):
+    """The 5.3 luac.cross refuses `-o -x` ("'-o' needs argument"); the 5.1 one writes "-x"."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x.lua").write_bytes(b"return 1\n")
+    run = run_cli(["--lua", "5.3", "-o", "-x", "x.lua"])
+    assert run.status == 1 and run.stderr.startswith(b"luacross: '-o' needs argument\n")
+    assert run_cli(["-o", "-x", "x.lua"]).status == 0 and (tmp_path / "-x").is_file()
+
+
 def test_lua_needs_an_operand():
     run = run_cli(["--lua"])
     assert run.status == 1
