@@ -8,9 +8,12 @@ The expected messages below were printed by the reference luac.cross for Lua
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lfs_format.errors import LcFormatError
 from lfs_format.lua53.lc import dump_lc, encode_count, encode_typed, header_bytes, read_lc
+from lfs_format.lua53.proto import LocVar, Proto, Upvaldesc
 from lfs_format.target import LUA53, LUA53_64
 from luacross.lua53.core import loadfile_stream
 
@@ -166,3 +169,55 @@ def test_huge_and_negative_string_lengths(app_lc):
 def test_loadfile_prefixes(app_lc, prefix, named, binary):
     stream = loadfile_stream(prefix + app_lc, named=named)
     assert (stream == app_lc) == binary
+
+
+# -- read_lc(dump_lc(p)) == p ----------------------------------------------------------
+
+
+def _constants(tgt):
+    bits = 8 * tgt.int_size
+    return st.lists(
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(-(2 ** (bits - 1)), 2 ** (bits - 1) - 1),
+            st.floats(width=8 * tgt.float_size, allow_nan=False),
+            st.binary(max_size=60),
+        ),
+        max_size=8,
+    )
+
+
+@st.composite
+def _protos(draw, tgt, depth=0, source=b"@x.lua"):
+    f = Proto()
+    f.source = source
+    f.linedefined, f.lastlinedefined = draw(st.integers(0, 5000)), draw(st.integers(0, 5000))
+    f.numparams, f.is_vararg, f.maxstacksize = (draw(st.integers(0, 255)) for _ in range(3))
+    f.code = draw(st.lists(st.integers(0, 2**32 - 1), max_size=10))
+    f.constants = draw(_constants(tgt))
+    f.upvalues = [
+        Upvaldesc(draw(st.none() | st.binary(max_size=50)), draw(st.integers(0, 1)), i)
+        for i in range(draw(st.integers(0, 3)))
+    ]
+    f.lineinfo = draw(st.binary(max_size=20))
+    f.locvars = [LocVar(draw(st.binary(max_size=10)), 0, i) for i in range(draw(st.integers(0, 2)))]
+    if depth < 2:
+        child_source = st.sampled_from([None, b"=other%d" % depth])
+        f.protos = [
+            draw(_protos(tgt, depth + 1, draw(child_source)))
+            for _ in range(draw(st.integers(0, 2)))
+        ]
+    return f
+
+
+@pytest.mark.parametrize("tgt", [LUA53, LUA53_64], ids=lambda t: t.name)
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_dump_then_read_is_identity(tgt, data):
+    main = data.draw(_protos(tgt))
+    chunk = dump_lc(main, tgt, strip=False)
+    assert read_lc(chunk, b"@x", tgt) == main
+    stripped = read_lc(dump_lc(main, tgt, strip=True), b"@x", tgt)
+    assert stripped.locvars == [] and all(uv.name is None for uv in stripped.upvalues)
+    assert stripped.lineinfo == main.lineinfo

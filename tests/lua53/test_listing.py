@@ -6,6 +6,7 @@ wrote for the same file (its `lc` case): read, then listed.
 
 import pytest
 
+from lfs_format.errors import LuacrossError
 from lfs_format.lua53.lc import read_lc
 from lfs_format.target import LUA53
 from luacross.lua53.listing import list_chunk
@@ -75,6 +76,13 @@ locals (0) for 0x?:
 upvalues (1) for 0x?:
 \t0\t-\t1\t0
 """
+
+
+def test_damaged_chunk_is_refused_not_crashed():
+    main = read_lc(CONSTANTS_LC, b"@consts.lc", LUA53)
+    main.code = [0x00400001]  # LOADK 0 256: there are 12 constants
+    with pytest.raises(LuacrossError, match="damaged .lc input"):
+        list_chunk(main, full=False, target=LUA53)
 
 
 def test_every_kind_of_constant():
