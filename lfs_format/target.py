@@ -20,7 +20,32 @@ class Target(namedtuple("Target", "name integral number_size sizet_size packed_l
 
     __slots__ = ()
 
+    core = "luacross.lua51.core"  # the module that compiles, lists and dumps for it
+
 
 FLOAT = Target("float", integral=False, number_size=8, sizet_size=4, packed_lineinfo=True)
 INT = Target("int", integral=True, number_size=4, sizet_size=4, packed_lineinfo=True)
 HOST = Target("host", integral=False, number_size=8, sizet_size=8, packed_lineinfo=False)
+
+
+class Lua53Target:
+    """A build of NodeMCU's Lua 5.3 core (app/lua53 `luaconf.h`): `int_size` is
+    sizeof(lua_Integer), `float_size` sizeof(lua_Number), 4 or 8 each. The
+    default build has 32-bit integers and C floats; `LUA_NUMBER_64BITS` has
+    `long long` and doubles."""
+
+    __slots__ = ("name", "int_size", "float_size")
+
+    core = "luacross.lua53.core"  # the module that compiles, lists and dumps for it
+
+    def __init__(self, name: str, int_size: int, float_size: int) -> None:
+        self.name = name
+        self.int_size = int_size
+        self.float_size = float_size
+
+    def __repr__(self) -> str:
+        return f"Lua53Target({self.name!r})"
+
+
+LUA53 = Lua53Target("lua53", int_size=4, float_size=4)
+LUA53_64 = Lua53Target("lua53-64", int_size=8, float_size=8)

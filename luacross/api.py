@@ -10,11 +10,12 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from importlib import import_module
+from types import ModuleType
+from typing import Any
 
-from lfs_format.errors import LcFormatError, LuacrossError
-from lfs_format.lua51 import lc
-from lfs_format.lua51.proto import Proto
-from lfs_format.target import FLOAT, INT, Target
+from lfs_format.errors import LuacrossError
+from lfs_format.target import FLOAT, INT, LUA53, LUA53_64, Lua53Target, Target
 from luacross.output import OutputError, write_output, write_stdout  # noqa: F401 (API)
 
 LUA_SIGNATURE = b"\x1bLua"
@@ -33,24 +34,70 @@ def target_for(integral: bool) -> Target:
     return INT if integral else FLOAT
 
 
+LUA_VERSIONS = {"5.1": "5.1", "51": "5.1", "5.3": "5.3", "53": "5.3"}  # `--lua` spellings
+
+
+def select_target(
+    lua: str = "5.1", numbers: str | None = None, integral: bool = False
+) -> "Target | Lua53Target":
+    """The build a command compiles for, from `--lua`, `--numbers` and `--int`.
+
+    Lua 5.1: the float build, or with `integral` the integer build.
+    Lua 5.3: 32-bit integers and floats, or with `numbers="64"` the
+    LUA_NUMBER_64BITS build (64-bit integers, doubles).
+    """
+    version = LUA_VERSIONS.get(lua)
+    if version is None:
+        raise LuacrossError(f"unknown Lua version '{lua}' (use --lua 5.1 or --lua 5.3)")
+    if version == "5.1":
+        if numbers is not None:
+            raise LuacrossError("--numbers selects a Lua 5.3 build; use it with --lua 5.3")
+        return target_for(integral)
+    if integral:
+        raise LuacrossError("--int is the Lua 5.1 integer build; it cannot be used with --lua 5.3")
+    if numbers in (None, "32"):
+        return LUA53
+    if numbers == "64":
+        return LUA53_64
+    raise LuacrossError(f"unknown number format '{numbers}' (use --numbers 32 or --numbers 64)")
+
+
+def core_of(target: "Target | Lua53Target") -> ModuleType:
+    """The core module that serves `target` (`target.core`), imported on first use.
+
+    Every core offers the same functions (`load_inputs`, `combine`,
+    `list_chunk`, `dump_lc`, `build_image`, `check_options`) and constants
+    (`VERSION_TEXT`, `DEFAULT_OUTPUT`, `LUAC_OPTIONS`, `DASH_OUTPUT_NAMES`).
+    """
+    return import_module(target.core)
+
+
+def read_file(path: str | None) -> tuple[bytes, bytes]:
+    """Read one input as luaL_loadfile opens it; return (its bytes, its chunk name).
+
+    `None` is stdin (chunk name "=stdin"), a file is "@path". Failures are
+    luaL_loadfile's "cannot open/read NAME: reason".
+    """
+    if path is STDIN:
+        return sys.stdin.buffer.read(), b"=stdin"
+    try:
+        with open(path, "rb") as source:
+            data = source.read()
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        # fopen() succeeds on a directory; luaL_loadfile's first read then fails
+        what = "read" if isinstance(exc, IsADirectoryError) else "open"
+        raise InputError(f"cannot {what} {path}: {reason}") from None
+    return data, b"@" + os.fsencode(path)
+
+
 def read_input(path: str | None) -> tuple[bytes, bytes]:
-    """Read one input as luaL_loadfile does; return (chunk bytes, chunk name).
+    """Read one input as Lua 5.1's luaL_loadfile does; return (chunk bytes, chunk name).
 
     A first line starting with `#` is replaced by an empty line (line numbers
     still count it). Only a named file is checked for a binary chunk after it.
     """
-    if path is STDIN:
-        data, chunkname = sys.stdin.buffer.read(), b"=stdin"
-    else:
-        try:
-            with open(path, "rb") as source:
-                data = source.read()
-        except OSError as exc:
-            reason = os.strerror(exc.errno) if exc.errno else str(exc)
-            # fopen() succeeds on a directory; luaL_loadfile's first read then fails
-            what = "read" if isinstance(exc, IsADirectoryError) else "open"
-            raise InputError(f"cannot {what} {path}: {reason}") from None
-        chunkname = b"@" + os.fsencode(path)
+    data, chunkname = read_file(path)
     if data.startswith(b"#"):
         newline = data.find(b"\n")
         rest = b"\n" if newline < 0 else data[newline:]
@@ -61,30 +108,10 @@ def read_input(path: str | None) -> tuple[bytes, bytes]:
     return data, chunkname
 
 
-def load_chunk(data: bytes, chunkname: bytes, target: Target) -> Proto:
-    """Compile source, or read a precompiled chunk (lua_load's choice by first byte)."""
-    if data.startswith(LUA_SIGNATURE[:1]):
-        return read_precompiled(data, chunkname, target)
-    from luacross.lua51.parser import compile_source  # the compiler is only loaded when needed
-
-    return compile_source(data, chunkname, target)
-
-
-def read_precompiled(data: bytes, chunkname: bytes, target: Target) -> Proto:
-    """Read a `.lc` input as the target's lundump does: its header is checked
-    first, and an INT chunk loads into the float build (numbers converted)."""
-    name = chunkname[1:] if chunkname[:1] in (b"@", b"=") else chunkname
-    display = name.decode("utf-8", "surrogateescape")
-    try:
-        proto, _ = lc.read_chunk(data, target)
-    except LcFormatError as exc:
-        raise ChunkError(f"{display}: {exc.reason} in precompiled chunk") from None
-    return proto
-
-
-def compile_files(paths: Sequence[str | None], target: Target) -> list[Proto]:
-    """Load every input in command-line order (`None` is stdin)."""
-    return [load_chunk(*read_input(path), target) for path in paths]
+def compile_files(paths: Sequence[str | None], target: "Target | Lua53Target") -> list[Any]:
+    """Load every input (source or precompiled) in the order luac.cross loads them;
+    `None` is stdin."""
+    return core_of(target).load_inputs(paths, target)  # type: ignore[no-any-return]
 
 
 def image_timestamp() -> int:
@@ -98,29 +125,20 @@ def image_timestamp() -> int:
     return int(time.time())
 
 
-def combine(protos: list[Proto], *, lookup: bool, target: Target) -> Proto:
+def combine(protos: list[Any], *, lookup: bool, target: "Target | Lua53Target") -> Any:
     """The main function to dump: luac.c's `combine` (type 0, or type 1 lookup)."""
-    from luacross.lua51.combine import build_lookup_main, combine_mains
-
-    if lookup:
-        return build_lookup_main(protos, image_timestamp(), target)
-    return combine_mains(protos)
+    timestamp = image_timestamp() if lookup else 0
+    return core_of(target).combine(protos, lookup=lookup, timestamp=timestamp, target=target)
 
 
-def list_chunk(main: Proto, *, full: bool, target: Target) -> bytes:
+def list_chunk(main: Any, *, full: bool, target: "Target | Lua53Target") -> bytes:
     """The `-l` (or with `full`, `-l -l`) listing of `main`, as the bytes luac.cross prints."""
-    import io
-
-    from luacross.lua51.listing import print_listing
-
-    text = io.StringIO()
-    print_listing(main, text, full=full, target=target)
-    return text.getvalue().encode("latin-1")  # the listing writes one character per byte
+    return core_of(target).list_chunk(main, full=full, target=target)  # type: ignore[no-any-return]
 
 
-def dump_lc(main: Proto, target: Target, *, strip: bool = False) -> bytes:
+def dump_lc(main: Any, target: "Target | Lua53Target", *, strip: bool = False) -> bytes:
     """The `.lc` bytes of `main` for `target`."""
-    return lc.dump_chunk(main, target, strip=strip)
+    return core_of(target).dump_lc(main, target, strip=strip)  # type: ignore[no-any-return]
 
 
 class ImageResult:
@@ -137,30 +155,14 @@ class ImageResult:
 
 
 def build_image(
-    main: Proto,
-    target: Target,
+    main: Any,
+    target: "Target | Lua53Target",
     *,
     address: int | None = None,
     best: bool = False,
     strip_image: bool = False,
 ) -> ImageResult:
     """Lay out `main` (a lookup main) as an LFS image; compress it unless absolute."""
-    from lfs_format import compress
-    from lfs_format.lua51 import image
-
-    strip_saved = None
-    if strip_image:
-        strip_saved = image.strip_savings(main)
-        main = image.strip_protos(main)
-    flash = image.build_image(main, target, absolute_addr=address)
-    result = ImageResult(b"", flash.flash_size, len(main.protos))
-    result.strip_saved = strip_saved
-    if address is not None:
-        result.data = flash.absolute_image()
-        return result
-    payload = flash.relocatable_payload()
-    result.data = compress.uzlib_compress(payload)
-    if best:
-        result.default_compressed_size = len(result.data)
-        result.data = compress.best_compress(payload)
-    return result
+    return core_of(target).build_image(  # type: ignore[no-any-return]
+        main, target, address=address, best=best, strip_image=strip_image
+    )

@@ -20,11 +20,14 @@ from luacross import signals
 
 PROGNAME = "luacross"
 DEFAULT_OUTPUT = "luac.out"
-VERSION_TEXT = "Lua 5.1.4  Copyright (C) 1994-2011 Lua.org, PUC-Rio"
 IROM0_SEG = 0x40210000  # the window `-a` accepts: IROM0_SEG .. IROM0_SEG + IROM0_SEGMAX
 IROM0_SEGMAX = 0x00100000
 DEFAULT_MAX_SIZE = 0x40000
 DEVICE_COMMANDS = ("check", "run")
+EXTRA_OPERAND_FLAGS = {  # luacross's own flags with an operand -> Options attribute
+    "--lua": "lua",
+    "--numbers": "numbers",
+}
 EXTRA_FLAGS = {  # luacross's own flags -> Options attribute
     "--int": "integral",
     "--best": "best",
@@ -38,7 +41,7 @@ usage: {PROGNAME} [options] [filenames].
 Available options are:
   -        process stdin
   -l       list
-  -o name  output to file 'name' (default is "{DEFAULT_OUTPUT}")
+  -o name  output to file 'name' (default is "{DEFAULT_OUTPUT}"; Lua 5.3: "luac.cross.out")
   -e name  execute a lua source file
   -f       output a flash image file
   -a addr  generate an absolute, rather than position independent flash image file
@@ -49,7 +52,10 @@ Available options are:
   -v       show version information
   --       stop handling options
 luacross options:
-  --int          compile for the integer build (luac.cross.int)
+  --lua 5.1|5.3  the NodeMCU Lua core to compile for (default 5.1; also 51, 53)
+  --numbers 64   Lua 5.3: the LUA_NUMBER_64BITS build (64-bit integers, doubles);
+                 default 32 (32-bit integers, floats)
+  --int          Lua 5.1: compile for the integer build (luac.cross.int)
   --best         smallest flash image the device can inflate (for OTA downloads)
   --strip-image  really strip debug information from flash image functions
   -h, --help     show this help
@@ -69,6 +75,7 @@ class Options:
     __slots__ = (
         "listing", "dumping", "stripping", "flash", "address", "max_size", "lookup", "output",
         "execute", "version", "version_only", "integral", "best", "strip_image", "help", "files",
+        "lua", "numbers", "lfs_image", "output_given", "target",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -79,7 +86,7 @@ class Options:
         self.address: int | None = None  # absolute image address; None: position independent
         self.max_size = DEFAULT_MAX_SIZE
         self.lookup = False
-        self.output: str | None = DEFAULT_OUTPUT  # None: stdout
+        self.output: str | None = DEFAULT_OUTPUT  # None: stdout; set from the core
         self.execute: str | None = None
         self.version = False
         self.version_only = False  # `-v` was all there was: print and stop
@@ -88,6 +95,11 @@ class Options:
         self.strip_image = False
         self.help = False
         self.files: list[str | None] = []  # None: stdin
+        self.lua = "5.1"  # --lua
+        self.numbers: str | None = None  # --numbers
+        self.lfs_image: str | None = None  # -F (Lua 5.3's luac.c only)
+        self.output_given = False  # -o was given (else the core's default output name)
+        self.target: object = None  # the build, chosen once from --lua/--numbers/--int
 
 
 _NUMBER = re.compile(r"\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)([kKmM]?)")
@@ -162,12 +174,20 @@ def parse_args(argv: list[str]) -> Options:
         elif arg == "-o":
             output = operand("-o")
             opts.output = None if output == "-" else output
+            opts.output_given = True
+        elif arg == "-F":
+            opts.lfs_image = operand("-F")
+            if opts.lfs_image.startswith("-"):
+                raise UsageError('"-F" needs an LFS image file argument')
         elif arg == "-p":
             opts.dumping = False
         elif arg == "-s":
             opts.stripping = True
         elif arg == "-v":
             version_count += 1
+        elif arg in EXTRA_OPERAND_FLAGS:
+            extra_flags += 2
+            setattr(opts, EXTRA_OPERAND_FLAGS[arg], operand(arg))
         elif arg in EXTRA_FLAGS:
             extra_flags += 1
             setattr(opts, EXTRA_FLAGS[arg], True)
@@ -175,10 +195,20 @@ def parse_args(argv: list[str]) -> Options:
             raise UsageError(f"unrecognized option '{arg}'")
         i += 1
 
+    from luacross import api
+
+    opts.target = target = api.select_target(opts.lua, opts.numbers, opts.integral)
+    core = api.core_of(target)
+    if opts.lfs_image is not None and "-F" not in core.LUAC_OPTIONS:
+        raise UsageError("unrecognized option '-F'")
+    if not opts.output_given:
+        opts.output = core.DEFAULT_OUTPUT
+    elif opts.output is not None and opts.output[0] == "-" and not core.DASH_OUTPUT_NAMES:
+        raise UsageError("'-o' needs argument")
     opts.files = [None if name == "-" else name for name in argv[i:]]
     if not opts.files and (opts.listing or not opts.dumping):
         opts.dumping = False
-        opts.files = [DEFAULT_OUTPUT]  # luac.c lists the existing luac.out
+        opts.files = [core.DEFAULT_OUTPUT]  # luac.c lists the existing luac.out
     opts.version = version_count > 0
     opts.version_only = opts.version and version_count == len(argv) - extra_flags
     return opts
@@ -238,16 +268,17 @@ def compile_command(args: list[str]) -> int:
     if opts.help:
         sys.stdout.write(USAGE)
         return 0
-    if opts.version:
-        print(VERSION_TEXT, flush=True)
-        if opts.version_only:
-            return 0
-    if not opts.files and opts.execute is None:
-        raise UsageError("no input files given")
-
     from luacross import api
 
-    target = api.target_for(opts.integral)
+    target = opts.target
+    core = api.core_of(target)
+    if opts.version:
+        print(core.VERSION_TEXT, flush=True)
+        if opts.version_only:
+            return 0
+    core.check_options(absolute=opts.address is not None, execute=opts.execute is not None)
+    if not opts.files and opts.execute is None:
+        raise UsageError("no input files given")
     leading = []
     if opts.execute is not None:
         from luacross.runtime import run_host_script

@@ -1,0 +1,279 @@
+"""Lua 5.3 opcodes, operand modes, instruction fields and compiler limits.
+
+Facts from NodeMCU's app/lua53 `lopcodes.h`/`lopcodes.c`. Field layout: op
+bits 0-5, A 6-13, C 14-22, B 23-31; Bx = bits 14-31, sBx = Bx - MAXARG_sBx,
+Ax = bits 6-31. Everything that encodes or decodes an instruction word goes
+through the helpers here.
+"""
+
+from enum import IntEnum
+
+
+class OpCode(IntEnum):
+    MOVE = 0  # A B     R(A) := R(B)
+    LOADK = 1  # A Bx    R(A) := Kst(Bx)
+    LOADKX = 2  # A       R(A) := Kst(extra arg)
+    LOADBOOL = 3  # A B C   R(A) := (Bool)B; if (C) pc++
+    LOADNIL = 4  # A B     R(A), R(A+1), ..., R(A+B) := nil
+    GETUPVAL = 5  # A B     R(A) := UpValue[B]
+    GETTABUP = 6  # A B C   R(A) := UpValue[B][RK(C)]
+    GETTABLE = 7  # A B C   R(A) := R(B)[RK(C)]
+    SETTABUP = 8  # A B C   UpValue[A][RK(B)] := RK(C)
+    SETUPVAL = 9  # A B     UpValue[B] := R(A)
+    SETTABLE = 10  # A B C   R(A)[RK(B)] := RK(C)
+    NEWTABLE = 11  # A B C   R(A) := {} (size = B,C)
+    SELF = 12  # A B C   R(A+1) := R(B); R(A) := R(B)[RK(C)]
+    ADD = 13  # A B C   R(A) := RK(B) + RK(C)
+    SUB = 14  # A B C   R(A) := RK(B) - RK(C)
+    MUL = 15  # A B C   R(A) := RK(B) * RK(C)
+    MOD = 16  # A B C   R(A) := RK(B) % RK(C)
+    POW = 17  # A B C   R(A) := RK(B) ^ RK(C)
+    DIV = 18  # A B C   R(A) := RK(B) / RK(C)
+    IDIV = 19  # A B C   R(A) := RK(B) // RK(C)
+    BAND = 20  # A B C   R(A) := RK(B) & RK(C)
+    BOR = 21  # A B C   R(A) := RK(B) | RK(C)
+    BXOR = 22  # A B C   R(A) := RK(B) ~ RK(C)
+    SHL = 23  # A B C   R(A) := RK(B) << RK(C)
+    SHR = 24  # A B C   R(A) := RK(B) >> RK(C)
+    UNM = 25  # A B     R(A) := -R(B)
+    BNOT = 26  # A B     R(A) := ~R(B)
+    NOT = 27  # A B     R(A) := not R(B)
+    LEN = 28  # A B     R(A) := length of R(B)
+    CONCAT = 29  # A B C   R(A) := R(B).. ... ..R(C)
+    JMP = 30  # A sBx   pc+=sBx; if (A) close all upvalues >= R(A - 1)
+    EQ = 31  # A B C   if ((RK(B) == RK(C)) ~= A) then pc++
+    LT = 32  # A B C   if ((RK(B) <  RK(C)) ~= A) then pc++
+    LE = 33  # A B C   if ((RK(B) <= RK(C)) ~= A) then pc++
+    TEST = 34  # A C     if not (R(A) <=> C) then pc++
+    TESTSET = 35  # A B C   if (R(B) <=> C) then R(A) := R(B) else pc++
+    CALL = 36  # A B C   R(A), ... ,R(A+C-2) := R(A)(R(A+1), ... ,R(A+B-1))
+    TAILCALL = 37  # A B C   return R(A)(R(A+1), ... ,R(A+B-1))
+    RETURN = 38  # A B     return R(A), ... ,R(A+B-2)
+    FORLOOP = 39  # A sBx   R(A)+=R(A+2); if R(A) <?= R(A+1) then { pc+=sBx; R(A+3)=R(A) }
+    FORPREP = 40  # A sBx   R(A)-=R(A+2); pc+=sBx
+    TFORCALL = 41  # A C     R(A+3), ... ,R(A+2+C) := R(A)(R(A+1), R(A+2))
+    TFORLOOP = 42  # A sBx   if R(A+1) ~= nil then { R(A)=R(A+1); pc += sBx }
+    SETLIST = 43  # A B C   R(A)[(C-1)*FPF+i] := R(A+i), 1 <= i <= B
+    CLOSURE = 44  # A Bx    R(A) := closure(KPROTO[Bx])
+    VARARG = 45  # A B     R(A), R(A+1), ..., R(A+B-2) = vararg
+    EXTRAARG = 46  # Ax      extra (larger) argument for previous opcode
+
+
+NUM_OPCODES = len(OpCode)
+
+# lopcodes.h's OP_* names as plain ints for the compiler's hot paths
+(
+    OP_MOVE, OP_LOADK, OP_LOADKX, OP_LOADBOOL, OP_LOADNIL, OP_GETUPVAL, OP_GETTABUP,
+    OP_GETTABLE, OP_SETTABUP, OP_SETUPVAL, OP_SETTABLE, OP_NEWTABLE, OP_SELF, OP_ADD,
+    OP_SUB, OP_MUL, OP_MOD, OP_POW, OP_DIV, OP_IDIV, OP_BAND, OP_BOR, OP_BXOR, OP_SHL,
+    OP_SHR, OP_UNM, OP_BNOT, OP_NOT, OP_LEN, OP_CONCAT, OP_JMP, OP_EQ, OP_LT, OP_LE,
+    OP_TEST, OP_TESTSET, OP_CALL, OP_TAILCALL, OP_RETURN, OP_FORLOOP, OP_FORPREP,
+    OP_TFORCALL, OP_TFORLOOP, OP_SETLIST, OP_CLOSURE, OP_VARARG, OP_EXTRAARG,
+) = map(int, OpCode)  # fmt: skip
+
+# luaP_opnames: the names listings print
+OPNAMES: tuple[str, ...] = tuple(op.name for op in OpCode)
+
+
+class OpMode(IntEnum):
+    iABC = 0
+    iABx = 1
+    iAsBx = 2
+    iAx = 3
+
+
+class OpArgMask(IntEnum):
+    N = 0  # argument is not used
+    U = 1  # argument is used
+    R = 2  # argument is a register or a jump offset
+    K = 3  # argument is a constant or register/constant
+
+
+def _opmode(t: int, a: int, b: int, c: int, m: int) -> int:
+    return (t << 7) | (a << 6) | (b << 4) | (c << 2) | m
+
+
+_N, _U, _R, _K = 0, 1, 2, 3
+_ABC, _ABX, _ASBX, _AX = 0, 1, 2, 3
+
+# luaP_opmodes: bits 0-1 op mode, 2-3 C mode, 4-5 B mode, 6 sets A, 7 is a test
+OPMODES: tuple[int, ...] = (
+    _opmode(0, 1, _R, _N, _ABC),  # MOVE
+    _opmode(0, 1, _K, _N, _ABX),  # LOADK
+    _opmode(0, 1, _N, _N, _ABX),  # LOADKX
+    _opmode(0, 1, _U, _U, _ABC),  # LOADBOOL
+    _opmode(0, 1, _U, _N, _ABC),  # LOADNIL
+    _opmode(0, 1, _U, _N, _ABC),  # GETUPVAL
+    _opmode(0, 1, _U, _K, _ABC),  # GETTABUP
+    _opmode(0, 1, _R, _K, _ABC),  # GETTABLE
+    _opmode(0, 0, _K, _K, _ABC),  # SETTABUP
+    _opmode(0, 0, _U, _N, _ABC),  # SETUPVAL
+    _opmode(0, 0, _K, _K, _ABC),  # SETTABLE
+    _opmode(0, 1, _U, _U, _ABC),  # NEWTABLE
+    _opmode(0, 1, _R, _K, _ABC),  # SELF
+    _opmode(0, 1, _K, _K, _ABC),  # ADD
+    _opmode(0, 1, _K, _K, _ABC),  # SUB
+    _opmode(0, 1, _K, _K, _ABC),  # MUL
+    _opmode(0, 1, _K, _K, _ABC),  # MOD
+    _opmode(0, 1, _K, _K, _ABC),  # POW
+    _opmode(0, 1, _K, _K, _ABC),  # DIV
+    _opmode(0, 1, _K, _K, _ABC),  # IDIV
+    _opmode(0, 1, _K, _K, _ABC),  # BAND
+    _opmode(0, 1, _K, _K, _ABC),  # BOR
+    _opmode(0, 1, _K, _K, _ABC),  # BXOR
+    _opmode(0, 1, _K, _K, _ABC),  # SHL
+    _opmode(0, 1, _K, _K, _ABC),  # SHR
+    _opmode(0, 1, _R, _N, _ABC),  # UNM
+    _opmode(0, 1, _R, _N, _ABC),  # BNOT
+    _opmode(0, 1, _R, _N, _ABC),  # NOT
+    _opmode(0, 1, _R, _N, _ABC),  # LEN
+    _opmode(0, 1, _R, _R, _ABC),  # CONCAT
+    _opmode(0, 0, _R, _N, _ASBX),  # JMP
+    _opmode(1, 0, _K, _K, _ABC),  # EQ
+    _opmode(1, 0, _K, _K, _ABC),  # LT
+    _opmode(1, 0, _K, _K, _ABC),  # LE
+    _opmode(1, 0, _N, _U, _ABC),  # TEST
+    _opmode(1, 1, _R, _U, _ABC),  # TESTSET
+    _opmode(0, 1, _U, _U, _ABC),  # CALL
+    _opmode(0, 1, _U, _U, _ABC),  # TAILCALL
+    _opmode(0, 0, _U, _N, _ABC),  # RETURN
+    _opmode(0, 1, _R, _N, _ASBX),  # FORLOOP
+    _opmode(0, 1, _R, _N, _ASBX),  # FORPREP
+    _opmode(0, 0, _N, _U, _ABC),  # TFORCALL
+    _opmode(0, 1, _R, _N, _ASBX),  # TFORLOOP
+    _opmode(0, 0, _U, _U, _ABC),  # SETLIST
+    _opmode(0, 1, _U, _N, _ABX),  # CLOSURE
+    _opmode(0, 1, _U, _N, _ABC),  # VARARG
+    _opmode(0, 0, _U, _U, _AX),  # EXTRAARG
+)
+
+
+def get_opmode(op: int) -> int:
+    """getOpMode: one of OpMode's values."""
+    return OPMODES[op] & 3
+
+
+def get_bmode(op: int) -> int:
+    """getBMode: one of OpArgMask's values."""
+    return (OPMODES[op] >> 4) & 3
+
+
+def get_cmode(op: int) -> int:
+    """getCMode: one of OpArgMask's values."""
+    return (OPMODES[op] >> 2) & 3
+
+
+def test_amode(op: int) -> bool:
+    """testAMode: the instruction sets register A."""
+    return bool(OPMODES[op] & (1 << 6))
+
+
+def test_tmode(op: int) -> bool:
+    """testTMode: a test (the next instruction must be a jump)."""
+    return bool(OPMODES[op] & (1 << 7))
+
+
+# instruction fields (lopcodes.h)
+SIZE_C, SIZE_B, SIZE_A, SIZE_OP = 9, 9, 8, 6
+SIZE_BX = SIZE_C + SIZE_B
+SIZE_AX = SIZE_C + SIZE_B + SIZE_A
+POS_OP = 0
+POS_A = POS_OP + SIZE_OP
+POS_C = POS_A + SIZE_A
+POS_B = POS_C + SIZE_C
+POS_BX = POS_C
+POS_AX = POS_A
+MAXARG_BX = (1 << SIZE_BX) - 1
+MAXARG_SBX = MAXARG_BX >> 1
+MAXARG_AX = (1 << SIZE_AX) - 1
+MAXARG_A = (1 << SIZE_A) - 1
+MAXARG_B = (1 << SIZE_B) - 1
+MAXARG_C = (1 << SIZE_C) - 1
+NO_REG = MAXARG_A
+BITRK = 1 << (SIZE_B - 1)  # an RK operand >= BITRK names constant (x - BITRK)
+MAXINDEXRK = BITRK - 1
+LFIELDS_PER_FLUSH = 50
+
+# compiler limits (stock 5.3.6, unchanged in NodeMCU)
+MAXVARS = 200  # lparser.c
+MAXUPVAL = 255  # lfunc.h
+LUAI_MAXCCALLS = 200  # llimits.h
+MAXREGS = 255  # lcode.c
+LUAI_MAXSHORTLEN = 40  # llimits.h
+MAX_INT = 2**31 - 1  # llimits.h INT_MAX
+
+
+def create_abc(op: int, a: int, b: int, c: int) -> int:
+    return op | (a << POS_A) | (b << POS_B) | (c << POS_C)
+
+
+def create_abx(op: int, a: int, bx: int) -> int:
+    return op | (a << POS_A) | (bx << POS_BX)
+
+
+def create_ax(op: int, ax: int) -> int:
+    return op | (ax << POS_AX)
+
+
+def get_opcode(i: int) -> int:
+    return i & 0x3F
+
+
+def getarg_a(i: int) -> int:
+    return (i >> POS_A) & MAXARG_A
+
+
+def getarg_b(i: int) -> int:
+    return (i >> POS_B) & MAXARG_B
+
+
+def getarg_c(i: int) -> int:
+    return (i >> POS_C) & MAXARG_C
+
+
+def getarg_bx(i: int) -> int:
+    return (i >> POS_BX) & MAXARG_BX
+
+
+def getarg_sbx(i: int) -> int:
+    return getarg_bx(i) - MAXARG_SBX
+
+
+def getarg_ax(i: int) -> int:
+    return (i >> POS_AX) & MAXARG_AX
+
+
+def setarg_a(i: int, v: int) -> int:
+    return (i & ~(MAXARG_A << POS_A)) | ((v & MAXARG_A) << POS_A)
+
+
+def setarg_b(i: int, v: int) -> int:
+    return (i & ~(MAXARG_B << POS_B)) | ((v & MAXARG_B) << POS_B)
+
+
+def setarg_c(i: int, v: int) -> int:
+    return (i & ~(MAXARG_C << POS_C)) | ((v & MAXARG_C) << POS_C)
+
+
+def setarg_bx(i: int, v: int) -> int:
+    return (i & ~(MAXARG_BX << POS_BX)) | ((v & MAXARG_BX) << POS_BX)
+
+
+def setarg_sbx(i: int, v: int) -> int:
+    return setarg_bx(i, v + MAXARG_SBX)
+
+
+def set_opcode(i: int, op: int) -> int:
+    return (i & ~0x3F) | (op & 0x3F)
+
+
+def isk(x: int) -> bool:
+    return bool(x & BITRK)
+
+
+def indexk(r: int) -> int:
+    return r & ~BITRK
+
+
+def rkask(x: int) -> int:
+    return x | BITRK

@@ -1,0 +1,115 @@
+"""NodeMCU's Lua 5.1 core as `luacross.api` drives it (`Target.core`).
+
+Every core module offers the same small set: `VERSION_TEXT`, `DEFAULT_OUTPUT`,
+`LUAC_OPTIONS`, `DASH_OUTPUT_NAMES`, `check_options`, `load_inputs`, `combine`, `list_chunk`,
+`dump_lc` and `build_image`; the API picks the module once, from the target.
+This one follows app/lua/luac_cross/luac.c over the 5.1 compiler
+(`luacross.parser`, `luacross.combine`, `luacross.listing`) and formats
+(`lfs_format.lc`, `lfs_format.image`).
+"""
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from lfs_format.errors import LcFormatError
+from lfs_format.lua51 import lc
+from lfs_format.lua51.proto import Proto
+from lfs_format.target import Target
+
+if TYPE_CHECKING:
+    from luacross.api import ImageResult
+
+VERSION_TEXT = "Lua 5.1.4  Copyright (C) 1994-2011 Lua.org, PUC-Rio"  # LUA_RELEASE, LUA_COPYRIGHT
+DEFAULT_OUTPUT = "luac.out"
+LUAC_OPTIONS: frozenset[str] = frozenset()  # luac.c options beyond those both cores share
+DASH_OUTPUT_NAMES = True  # `-o -x` writes a file named "-x"
+
+
+def check_options(*, absolute: bool, execute: bool) -> None:
+    """Everything the shared options ask for is supported (`-a`, `-e`)."""
+
+
+def load_chunk(data: bytes, chunkname: bytes, target: Target) -> Proto:
+    """Compile source, or read a precompiled chunk (lua_load's choice by first byte)."""
+    if data.startswith(lc.LUA_SIGNATURE[:1]):
+        return read_precompiled(data, chunkname, target)
+    from luacross.lua51.parser import compile_source  # the compiler is only loaded when needed
+
+    return compile_source(data, chunkname, target)
+
+
+def read_precompiled(data: bytes, chunkname: bytes, target: Target) -> Proto:
+    """Read a `.lc` input as the target's lundump does: its header is checked
+    first, and an INT chunk loads into the float build (numbers converted)."""
+    from luacross.api import ChunkError
+
+    name = chunkname[1:] if chunkname[:1] in (b"@", b"=") else chunkname
+    display = name.decode("utf-8", "surrogateescape")
+    try:
+        proto, _ = lc.read_chunk(data, target)
+    except LcFormatError as exc:
+        raise ChunkError(f"{display}: {exc.reason} in precompiled chunk") from None
+    return proto
+
+
+def load_inputs(paths: Sequence[str | None], target: Target) -> list[Proto]:
+    """Load every input in command-line order (`None` is stdin)."""
+    from luacross.api import read_input
+
+    return [load_chunk(*read_input(path), target) for path in paths]
+
+
+def combine(protos: list[Proto], *, lookup: bool, timestamp: int, target: Target) -> Proto:
+    """luac.c's `combine`: type 0, or type 1 (the lookup main, stamped `timestamp`)."""
+    from luacross.lua51.combine import build_lookup_main, combine_mains
+
+    if lookup:
+        return build_lookup_main(protos, timestamp, target)
+    return combine_mains(protos)
+
+
+def list_chunk(main: Proto, *, full: bool, target: Target) -> bytes:
+    """The `-l` (or with `full`, `-l -l`) listing of `main`, as the bytes luac.cross prints."""
+    import io
+
+    from luacross.lua51.listing import print_listing
+
+    text = io.StringIO()
+    print_listing(main, text, full=full, target=target)
+    return text.getvalue().encode("latin-1")  # the listing writes one character per byte
+
+
+def dump_lc(main: Proto, target: Target, *, strip: bool = False) -> bytes:
+    """The `.lc` bytes of `main` for `target`."""
+    return lc.dump_chunk(main, target, strip=strip)
+
+
+def build_image(
+    main: Proto,
+    target: Target,
+    *,
+    address: int | None = None,
+    best: bool = False,
+    strip_image: bool = False,
+) -> "ImageResult":
+    """Lay out `main` (a lookup main) as an LFS image; compress it unless absolute."""
+    from lfs_format import compress
+    from lfs_format.lua51 import image
+    from luacross.api import ImageResult
+
+    strip_saved = None
+    if strip_image:
+        strip_saved = image.strip_savings(main)
+        main = image.strip_protos(main)
+    flash = image.build_image(main, target, absolute_addr=address)
+    result = ImageResult(b"", flash.flash_size, len(main.protos))
+    result.strip_saved = strip_saved
+    if address is not None:
+        result.data = flash.absolute_image()
+        return result
+    payload = flash.relocatable_payload()
+    result.data = compress.uzlib_compress(payload)
+    if best:
+        result.default_compressed_size = len(result.data)
+        result.data = compress.best_compress(payload)
+    return result
