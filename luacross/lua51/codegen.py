@@ -293,7 +293,6 @@ def condjump(fs: FuncState, op: int, a: int, b: int, c: int) -> int:
 
 def fixjump(fs: FuncState, pc: int, dest: int) -> None:
     offset = dest - (pc + 1)
-    assert dest != NO_JUMP
     if abs(offset) > MAXARG_SBX:
         raise fs.ls.syntaxerror("control structure too long")
     fs.f.code[pc] = setarg_sbx(fs.f.code[pc], offset)
@@ -364,7 +363,6 @@ def patchlist(fs: FuncState, jlist: int, target: int) -> None:
     if target == fs.pc:
         patchtohere(fs, jlist)
     else:
-        assert target < fs.pc
         patchlistaux(fs, jlist, target, NO_REG, target)
 
 
@@ -407,7 +405,6 @@ def reserveregs(fs: FuncState, n: int) -> None:
 def freereg(fs: FuncState, reg: int) -> None:
     if not reg & BITRK and reg >= fs.nactvar:
         fs.freereg -= 1
-        assert reg == fs.freereg
 
 
 def freeexp(fs: FuncState, e: ExpDesc) -> None:
@@ -513,8 +510,7 @@ def discharge2reg(fs: FuncState, e: ExpDesc, reg: int) -> None:
     elif k == VNONRELOC:
         if reg != e.info:
             codeABC(fs, OP_MOVE, reg, e.info, 0)
-    else:
-        assert k == VVOID or k == VJMP
+    else:  # VVOID or VJMP
         return  # nothing to do...
     e.info = reg
     e.k = VNONRELOC
@@ -608,8 +604,8 @@ def storevar(fs: FuncState, var: ExpDesc, ex: ExpDesc) -> None:
     elif k == VINDEXED:
         e = exp2RK(fs, ex)
         codeABC(fs, OP_SETTABLE, var.info, var.aux, e)
-    else:
-        raise AssertionError("invalid var kind to store")
+    # no other kind reaches here (the parser stores only to variables); a release
+    # build of lcode.c would just free `ex`, as this does
     freeexp(fs, ex)
 
 
@@ -628,7 +624,6 @@ def self_(fs: FuncState, e: ExpDesc, key: ExpDesc) -> None:
 def invertjump(fs: FuncState, e: ExpDesc) -> None:
     pc = getjumpcontrol(fs, e.info)
     i = fs.f.code[pc]
-    assert _TESTMODE[i & 0x3F] and i & 0x3F not in (OP_TESTSET, OP_TEST)
     fs.f.code[pc] = setarg_a(i, 0 if (i >> POS_A) & 0xFF else 1)
 
 
@@ -687,8 +682,7 @@ def codenot(fs: FuncState, e: ExpDesc) -> None:
         freeexp(fs, e)
         e.info = codeABC(fs, OP_NOT, 0, e.info, 0)
         e.k = VRELOCABLE
-    else:
-        raise AssertionError("cannot happen")
+    # dischargevars leaves no other kind; lcode.c's release build would go on as this does
     e.f, e.t = e.t, e.f  # interchange true and false lists
     removevalues(fs, e.f)
     removevalues(fs, e.t)
@@ -871,12 +865,10 @@ _COMPARE = {
 
 def posfix(fs: FuncState, op: int, e1: ExpDesc, e2: ExpDesc) -> None:
     if op == OPR_AND:
-        assert e1.t == NO_JUMP  # list must be closed
         dischargevars(fs, e2)
         e2.f = concat(fs, e2.f, e1.f)
         e1.assign(e2)
     elif op == OPR_OR:
-        assert e1.f == NO_JUMP  # list must be closed
         dischargevars(fs, e2)
         e2.t = concat(fs, e2.t, e1.t)
         e1.assign(e2)
@@ -884,7 +876,6 @@ def posfix(fs: FuncState, op: int, e1: ExpDesc, e2: ExpDesc) -> None:
         exp2val(fs, e2)
         if e2.k == VRELOCABLE and getcode(fs, e2) & 0x3F == OP_CONCAT:
             i = getcode(fs, e2)
-            assert e1.info == ((i >> POS_B) & 0x1FF) - 1
             freeexp(fs, e1)
             setcode(fs, e2, setarg_b(i, e1.info))
             e1.k = VRELOCABLE
@@ -902,7 +893,6 @@ def posfix(fs: FuncState, op: int, e1: ExpDesc, e2: ExpDesc) -> None:
 def setlist(fs: FuncState, base: int, nelems: int, tostore: int) -> None:
     c = (nelems - 1) // LFIELDS_PER_FLUSH + 1
     b = 0 if tostore == LUA_MULTRET else tostore
-    assert tostore != 0
     if c <= MAXARG_C:
         codeABC(fs, OP_SETLIST, base, b, c)
     else:
