@@ -157,7 +157,7 @@ class FuncState:
 
     __slots__ = (
         "f", "prev", "ls", "integral", "h", "pc", "lasttarget", "jpc", "freereg",
-        "nactvar", "bl", "actvar", "locvar_names", "declared", "upvalues", "lines",
+        "nactvar", "bl", "actvar", "locvar_names", "declared", "upvalues", "lines", "tails",
     )  # fmt: skip
 
     def __init__(self, f: Proto, prev: "FuncState | None", ls: object, integral: bool) -> None:
@@ -169,6 +169,7 @@ class FuncState:
         self.pc = 0
         self.lasttarget = -1
         self.jpc = NO_JUMP  # jumps pending to the next instruction
+        self.tails: dict[int, int] = {}  # list head -> a jump at or near its end (concat)
         self.freereg = 0
         self.nactvar = 0
         self.bl: BlockCnt | None = None
@@ -345,6 +346,7 @@ def removevalues(fs: FuncState, jlist: int) -> None:
 
 
 def patchlistaux(fs: FuncState, jlist: int, vtarget: int, reg: int, dtarget: int) -> None:
+    fs.tails.pop(jlist, None)  # the list is resolved: its jumps now go to their targets
     while jlist != NO_JUMP:
         nxt = getjump(fs, jlist)
         if patchtestreg(fs, jlist, reg):
@@ -372,15 +374,25 @@ def patchtohere(fs: FuncState, jlist: int) -> None:
 
 
 def concat(fs: FuncState, l1: int, l2: int) -> int:
-    """luaK_concat: append list `l2` to `l1`; returns the new head of `l1`."""
+    """luaK_concat: append list `l2` to `l1`; returns the new head of `l1`.
+
+    lcode.c walks `l1` from its head to find the last jump, which makes a chain
+    of n `or`s (or `elseif`s, or `break`s) cost n^2 steps. The walk starts
+    instead from the jump `tails` remembers for `l1`: the last one linked when
+    something was last appended. A list only grows at its end until it is
+    resolved (`patchlistaux`), so that jump is still in the list and the walk
+    from it ends at the same last element, linking the same bytes.
+    """
     if l2 == NO_JUMP:
         return l1
     if l1 == NO_JUMP:
         return l2
-    jlist = l1
+    tails = fs.tails
+    jlist = tails.get(l1, l1)
     while (nxt := getjump(fs, jlist)) != NO_JUMP:  # find last element
         jlist = nxt
     fixjump(fs, jlist, l2)
+    tails[l1] = tails.get(l2, l2)
     return l1
 
 
