@@ -89,6 +89,8 @@ class _ChunkBuilder:
         self.budget = draw(st.integers(3, 70))  # statements left
         self.func = _Func(None, is_vararg=True, depth=0)
         self.block_depth = 0
+        self.listed = 0  # length of the last exprlist
+        self.reached: set[str] = set()  # features generated (see FEATURES)
 
     # -- drawing helpers -------------------------------------------------------
 
@@ -267,6 +269,8 @@ class _ChunkBuilder:
         """`and`/`or` chains, sometimes long (their jump lists grow with each term),
         of comparisons, negations, calls and groups."""
         n = self.count(2, 40) if self.chance(15) else self.count(2, 6)
+        if n >= 20:
+            self.reached.add("long and/or chain")
         out = [self.logic_term(depth)]
         for _ in range(n - 1):
             out += [self.pick(["and", "or"]), self.logic_term(depth)]
@@ -292,6 +296,7 @@ class _ChunkBuilder:
 
     def vararg_expr(self, depth: int) -> str:
         """`...` where it adjusts to one value, to all values or to a count."""
+        self.reached.add("vararg expression")
         kind = self.count(0, 3)
         if kind == 0:
             return "{...}"
@@ -341,6 +346,7 @@ class _ChunkBuilder:
         callee = self.prefix(depth, statement)
         if self.chance(25):
             callee += ":" + self.pick(FIELD_NAMES)
+            self.reached.add("method call")
         kind = self.count(0, 9)
         if kind == 0:
             return callee + self.string()
@@ -356,6 +362,7 @@ class _ChunkBuilder:
     def exprlist(self, lo: int, hi: int, depth: int = 0) -> str:
         """lo..hi expressions; the last one is sometimes multi-valued (a call or `...`)."""
         items = [self.expr(depth) for _ in range(self.count(lo, hi))]
+        self.listed = len(items)
         if items and self.chance(20):
             if self.func.is_vararg and self.chance(50):
                 items[-1] = "..."
@@ -377,6 +384,7 @@ class _ChunkBuilder:
                 items.append(f"[ {self.expr(depth + 1)} ] = {self.expr(depth + 1)}")
             else:
                 value = self.function_body("function", depth)
+                self.reached.add("function in a table constructor")
                 items.append(value if self.chance(50) else f"{self.pick(FIELD_NAMES)} = {value}")
         return "{" + self.table_items(items) + "}"
 
@@ -420,6 +428,8 @@ class _ChunkBuilder:
         params = self.new_names(0, 4)
         is_vararg = self.chance(30)
         outer, outer_depth = self.func, self.block_depth
+        if outer.depth:
+            self.reached.add("nested function")
         self.func = _Func(outer, is_vararg=is_vararg, depth=outer.depth + 1)
         self.block_depth = 0
         self.open_block((["self"] if self_param else []) + params)
@@ -467,7 +477,10 @@ class _ChunkBuilder:
             return "return " + self.function_body("function")
         if kind == 4 and self.chance(30):
             return "return " + self.logic_chain(0)  # one value with jumps: exp2anyreg
-        return "return " + self.exprlist(1, 7)
+        values = self.exprlist(1, 7)
+        if self.listed > 3:
+            self.reached.add("return: more than 3 values")
+        return "return " + values
 
     def statement(self) -> str:
         nested = self.block_depth < MAX_BLOCK_DEPTH
@@ -505,7 +518,7 @@ class _ChunkBuilder:
             return self.nil_stat()
         if kind == 15:
             return self.conflict_stat()
-        if kind == 16 and self.chance(15):
+        if kind == 16 and self.chance(40):
             return self.constant_flood()
         return self.assign_stat()
 
@@ -521,6 +534,7 @@ class _ChunkBuilder:
         if not names or self.chance(30):
             return self.local_stat() if self.local_room(6) else self.assign_stat()
         targets = [self.pick(names) for _ in range(self.count(1, 3))]
+        self.reached.add("nil into locals")
         return f"{', '.join(targets)} = {', '.join(['nil'] * self.count(1, len(targets)))}"
 
     def conflict_stat(self) -> str:
@@ -532,17 +546,21 @@ class _ChunkBuilder:
         t, k = self.pick(names), self.pick(names)
         first = self.pick([f"{t}[{k}]", f"{t}.{self.pick(FIELD_NAMES)}", f"g[{k}]", f"{t}[1]"])
         rest = self.pick([[t], [k], [t, k], [k, t], [self.name_ref(), t]])
+        self.reached.add("assignment conflict")
         return f"{first}, {', '.join(rest)} = {self.exprlist(1, 4)}"
 
     def constant_flood(self) -> str:
         """More than 255 constants, so later operands no longer fit an RK field."""
         start = self.count(0, 1000)
+        self.reached.add("255+ constants")
         items = ", ".join(f'"k{i}"' for i in range(start, start + self.count(250, 280)))
         return f"{self.pick(GLOBAL_NAMES)} = {{{items}}}"
 
     def local_stat(self) -> str:
         names = self.new_names(1, 5)
         values = self.exprlist(0, 7)
+        if self.listed > len(names):
+            self.reached.add("local: more values than names")
         self.declare(names)  # after the values: `local x = x` reads the outer x
         return f"local {', '.join(names)}" + (f" = {values}" if values else "")
 
@@ -554,7 +572,10 @@ class _ChunkBuilder:
 
     def assign_stat(self) -> str:
         targets = [self.assign_target() for _ in range(self.count(1, 5))]
-        return f"{', '.join(targets)} ={self.sep()}{self.exprlist(1, 7)}"
+        values = self.exprlist(1, 7)
+        if self.listed > len(targets):
+            self.reached.add("assignment: more values than targets")
+        return f"{', '.join(targets)} ={self.sep()}{values}"
 
     def if_stat(self) -> str:
         out = "if " + self.expr() + " then" + self.sep() + self.scoped_block()
@@ -604,6 +625,8 @@ class _ChunkBuilder:
     def generic_for(self) -> str:
         names = self.new_names(1, 5)
         head = f"for {', '.join(names)} in {self.exprlist(1, 6, 1)} do"
+        if self.listed > 3:
+            self.reached.add("generic for: more than 3 expressions")
         hidden = ["(for generator)", "(for state)", "(for control)"]
         return self.loop_stat(head, "end", hidden + names)
 
@@ -614,6 +637,7 @@ class _ChunkBuilder:
         is_method = self.chance(40)
         if is_method:
             name += ":" + self.pick(FIELD_NAMES)
+            self.reached.add("method definition")
         return self.function_body("function " + name, self_param=is_method)
 
     def chunk(self) -> str:
@@ -623,10 +647,35 @@ class _ChunkBuilder:
         return text
 
 
+FEATURES = frozenset(
+    (
+        "generic for: more than 3 expressions",
+        "local: more values than names",
+        "assignment: more values than targets",
+        "return: more than 3 values",
+        "long and/or chain",
+        "vararg expression",
+        "method call",
+        "method definition",
+        "function in a table constructor",
+        "nested function",
+        "nil into locals",
+        "assignment conflict",
+        "255+ constants",
+    )
+)
+
+
 @st.composite
-def lua_chunks(draw, integral: bool = False) -> bytes:
+def lua_chunks_with_features(draw, integral: bool = False) -> tuple[bytes, frozenset[str]]:
+    """A chunk as `lua_chunks` makes it, and the FEATURES it reached."""
+    builder = _ChunkBuilder(draw, integral)
+    text = builder.chunk()
+    newline = draw(st.sampled_from(["\n", "\n", "\n", "\r\n", "\r"]))
+    return text.replace("\n", newline).encode("latin-1"), frozenset(builder.reached)
+
+
+def lua_chunks(integral: bool = False) -> st.SearchStrategy[bytes]:
     """A valid Lua 5.1 chunk (bytes) within NodeMCU's compiler limits; `integral`:
     numerals the integer build accepts too (no fraction or exponent)."""
-    text = _ChunkBuilder(draw, integral).chunk()
-    newline = draw(st.sampled_from(["\n", "\n", "\n", "\r\n", "\r"]))
-    return text.replace("\n", newline).encode("latin-1")
+    return lua_chunks_with_features(integral).map(lambda made: made[0])
