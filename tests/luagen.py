@@ -89,6 +89,8 @@ class _ChunkBuilder:
         self.budget = draw(st.integers(3, 70))  # statements left
         self.func = _Func(None, is_vararg=True, depth=0)
         self.block_depth = 0
+        self.listed = 0  # length of the last exprlist
+        self.reached: set[str] = set()  # features generated (see FEATURES)
 
     # -- drawing helpers -------------------------------------------------------
 
@@ -225,11 +227,17 @@ class _ChunkBuilder:
     def expr(self, depth: int = 0) -> str:
         if depth >= MAX_EXPR_DEPTH:
             return self.simple_expr()
-        kind = self.count(0, 16)
+        kind = self.count(0, 19)
         if kind <= 3:
             return self.simple_expr()
         if kind == 16:
             return self.concat_chain(depth)
+        if kind == 17:
+            return self.logic_chain(depth)
+        if kind == 18 and self.func.is_vararg:
+            return self.vararg_expr(depth)
+        if kind >= 18:
+            return self.comparison(depth)
         if kind <= 6:
             return self.binary_chain(depth)
         if kind == 7:
@@ -256,6 +264,47 @@ class _ChunkBuilder:
             out.append(self.pick(BINARY_OPS))
             out.append(self.expr(depth + 1))
         return self.join(out)
+
+    def logic_chain(self, depth: int) -> str:
+        """`and`/`or` chains, sometimes long (their jump lists grow with each term),
+        of comparisons, negations, calls and groups."""
+        n = self.count(2, 40) if self.chance(15) else self.count(2, 6)
+        if n >= 20:
+            self.reached.add("long and/or chain")
+        out = [self.logic_term(depth)]
+        for _ in range(n - 1):
+            out += [self.pick(["and", "or"]), self.logic_term(depth)]
+        return self.join(out)
+
+    def logic_term(self, depth: int) -> str:
+        kind = self.count(0, 6)
+        if kind == 0:
+            return self.comparison(depth)
+        if kind == 1:
+            return "not " + self.simple_expr()
+        if kind == 2 and depth + 1 < MAX_EXPR_DEPTH:
+            return f"({self.logic_chain(depth + 1)})"
+        if kind == 3 and depth + 1 < MAX_EXPR_DEPTH:
+            return self.call(depth + 1)
+        if kind == 4:
+            return f"not ({self.comparison(depth)})"
+        return self.simple_expr()
+
+    def comparison(self, depth: int) -> str:
+        op = self.pick(["==", "~=", "<", "<=", ">", ">="])
+        return f"{self.expr(depth + 1)} {op} {self.expr(depth + 1)}"
+
+    def vararg_expr(self, depth: int) -> str:
+        """`...` where it adjusts to one value, to all values or to a count."""
+        self.reached.add("vararg expression")
+        kind = self.count(0, 3)
+        if kind == 0:
+            return "{...}"
+        if kind == 1:
+            return "select('#', ...)"
+        if kind == 2:
+            return "(...)"
+        return f"{self.prefix(depth)}(...)"
 
     def concat_chain(self, depth: int) -> str:
         """`a .. b .. c ...`: right associative, one CONCAT over consecutive registers."""
@@ -297,6 +346,7 @@ class _ChunkBuilder:
         callee = self.prefix(depth, statement)
         if self.chance(25):
             callee += ":" + self.pick(FIELD_NAMES)
+            self.reached.add("method call")
         kind = self.count(0, 9)
         if kind == 0:
             return callee + self.string()
@@ -307,23 +357,35 @@ class _ChunkBuilder:
     def args(self, depth: int) -> str:
         if depth >= MAX_EXPR_DEPTH:
             return ", ".join(self.simple_expr() for _ in range(self.count(0, 3)))
-        return ("," + self.sep()).join(self.expr(depth + 1) for _ in range(self.count(0, 5)))
+        return self.exprlist(0, 7, depth + 1)
 
     def exprlist(self, lo: int, hi: int, depth: int = 0) -> str:
-        return ("," + self.sep()).join(self.expr(depth) for _ in range(self.count(lo, hi)))
+        """lo..hi expressions; the last one is sometimes multi-valued (a call or `...`)."""
+        items = [self.expr(depth) for _ in range(self.count(lo, hi))]
+        self.listed = len(items)
+        if items and self.chance(20):
+            if self.func.is_vararg and self.chance(50):
+                items[-1] = "..."
+            elif depth < MAX_EXPR_DEPTH:
+                items[-1] = self.call(depth)
+        return ("," + self.sep()).join(items)
 
     def table(self, depth: int) -> str:
         if depth == 0 and self.chance(15):
             return self.big_table()
         items = []
-        for _ in range(self.count(0, 6)):
-            kind = self.count(0, 3)
+        for _ in range(self.count(0, 8)):
+            kind = self.count(0, 4)
             if kind <= 1:
                 items.append(self.expr(depth + 1))
             elif kind == 2:
                 items.append(f"{self.pick(FIELD_NAMES)} = {self.expr(depth + 1)}")
-            else:
+            elif kind == 3:
                 items.append(f"[ {self.expr(depth + 1)} ] = {self.expr(depth + 1)}")
+            else:
+                value = self.function_body("function", depth)
+                self.reached.add("function in a table constructor")
+                items.append(value if self.chance(50) else f"{self.pick(FIELD_NAMES)} = {value}")
         return "{" + self.table_items(items) + "}"
 
     def big_table(self) -> str:
@@ -366,6 +428,8 @@ class _ChunkBuilder:
         params = self.new_names(0, 4)
         is_vararg = self.chance(30)
         outer, outer_depth = self.func, self.block_depth
+        if outer.depth:
+            self.reached.add("nested function")
         self.func = _Func(outer, is_vararg=is_vararg, depth=outer.depth + 1)
         self.block_depth = 0
         self.open_block((["self"] if self_param else []) + params)
@@ -409,12 +473,19 @@ class _ChunkBuilder:
             return "return " + self.call(0)  # a tail call
         if kind == 2 and self.func.is_vararg:
             return "return ..."
-        return "return " + self.exprlist(1, 4)
+        if kind == 3:
+            return "return " + self.function_body("function")
+        if kind == 4 and self.chance(30):
+            return "return " + self.logic_chain(0)  # one value with jumps: exp2anyreg
+        values = self.exprlist(1, 7)
+        if self.listed > 3:
+            self.reached.add("return: more than 3 values")
+        return "return " + values
 
     def statement(self) -> str:
         nested = self.block_depth < MAX_BLOCK_DEPTH
-        kind = self.count(0, 14)
-        if kind <= 1 and self.local_room(5):
+        kind = self.count(0, 17)
+        if kind <= 1 and self.local_room(6):
             return self.local_stat()
         if kind == 2:
             return self.assign_stat()
@@ -430,7 +501,7 @@ class _ChunkBuilder:
             return self.repeat_stat()
         if kind == 8 and self.local_room(4):
             return self.numeric_for()
-        if kind == 9 and self.local_room(6):
+        if kind == 9 and self.local_room(8):
             return self.generic_for()
         if kind == 10:
             self.open_block()
@@ -443,11 +514,53 @@ class _ChunkBuilder:
             return self.function_body("local function " + name)
         if kind == 12:
             return self.function_stat()
+        if kind == 14:
+            return self.nil_stat()
+        if kind == 15:
+            return self.conflict_stat()
+        if kind == 16 and self.chance(40):
+            return self.constant_flood()
         return self.assign_stat()
 
+    def own_locals(self) -> list[str]:
+        """Names that resolve to a local of the function being generated."""
+        names = {var.name for block in self.func.blocks for var in block}
+        own = (n for n in names if not n.startswith("(") and self.lookup(n).func is self.func)
+        return sorted(own)
+
+    def nil_stat(self) -> str:
+        """nil into locals: luaK_nil merges it into an adjacent LOADNIL (or not)."""
+        names = self.own_locals()
+        if not names or self.chance(30):
+            return self.local_stat() if self.local_room(6) else self.assign_stat()
+        targets = [self.pick(names) for _ in range(self.count(1, 3))]
+        self.reached.add("nil into locals")
+        return f"{', '.join(targets)} = {', '.join(['nil'] * self.count(1, len(targets)))}"
+
+    def conflict_stat(self) -> str:
+        """An assignment whose indexed target uses a local assigned later in the
+        same statement (lparser.c's check_conflict copies it first)."""
+        names = self.own_locals()
+        if not names:
+            return self.assign_stat()
+        t, k = self.pick(names), self.pick(names)
+        first = self.pick([f"{t}[{k}]", f"{t}.{self.pick(FIELD_NAMES)}", f"g[{k}]", f"{t}[1]"])
+        rest = self.pick([[t], [k], [t, k], [k, t], [self.name_ref(), t]])
+        self.reached.add("assignment conflict")
+        return f"{first}, {', '.join(rest)} = {self.exprlist(1, 4)}"
+
+    def constant_flood(self) -> str:
+        """More than 255 constants, so later operands no longer fit an RK field."""
+        start = self.count(0, 1000)
+        self.reached.add("255+ constants")
+        items = ", ".join(f'"k{i}"' for i in range(start, start + self.count(250, 280)))
+        return f"{self.pick(GLOBAL_NAMES)} = {{{items}}}"
+
     def local_stat(self) -> str:
-        names = self.new_names(1, 4)
-        values = self.exprlist(0, 4)
+        names = self.new_names(1, 5)
+        values = self.exprlist(0, 7)
+        if self.listed > len(names):
+            self.reached.add("local: more values than names")
         self.declare(names)  # after the values: `local x = x` reads the outer x
         return f"local {', '.join(names)}" + (f" = {values}" if values else "")
 
@@ -458,8 +571,11 @@ class _ChunkBuilder:
         return self.index(1, statement=True)
 
     def assign_stat(self) -> str:
-        targets = [self.assign_target() for _ in range(self.count(1, 4))]
-        return f"{', '.join(targets)} ={self.sep()}{self.exprlist(1, 4)}"
+        targets = [self.assign_target() for _ in range(self.count(1, 5))]
+        values = self.exprlist(1, 7)
+        if self.listed > len(targets):
+            self.reached.add("assignment: more values than targets")
+        return f"{', '.join(targets)} ={self.sep()}{values}"
 
     def if_stat(self) -> str:
         out = "if " + self.expr() + " then" + self.sep() + self.scoped_block()
@@ -483,6 +599,8 @@ class _ChunkBuilder:
 
     def repeat_stat(self) -> str:
         """repeat-until, whose condition sees the body's locals (often captured)."""
+        if self.chance(5):  # an empty loop closed by a constant: patchlist to the current pc
+            return f"repeat until {self.pick(['true', 'false', 'nil', '1'])}"
         self.func.loop_depth += 1
         self.open_block()
         body = ""
@@ -492,7 +610,7 @@ class _ChunkBuilder:
             self.declare([name])
             body += f"{self.pick(GLOBAL_NAMES)} = function() return {name} end\n"
         body += self.block()
-        cond = self.expr()
+        cond = self.pick(["true", "false", "nil", "1"]) if self.chance(10) else self.expr()
         self.close_block()
         self.func.loop_depth -= 1
         return f"repeat{self.sep()}{body}until {cond}"
@@ -505,8 +623,10 @@ class _ChunkBuilder:
         return self.loop_stat(head, "end", hidden + [var])
 
     def generic_for(self) -> str:
-        names = self.new_names(1, 3)
-        head = f"for {', '.join(names)} in {self.exprlist(1, 3, 1)} do"
+        names = self.new_names(1, 5)
+        head = f"for {', '.join(names)} in {self.exprlist(1, 6, 1)} do"
+        if self.listed > 3:
+            self.reached.add("generic for: more than 3 expressions")
         hidden = ["(for generator)", "(for state)", "(for control)"]
         return self.loop_stat(head, "end", hidden + names)
 
@@ -517,6 +637,7 @@ class _ChunkBuilder:
         is_method = self.chance(40)
         if is_method:
             name += ":" + self.pick(FIELD_NAMES)
+            self.reached.add("method definition")
         return self.function_body("function " + name, self_param=is_method)
 
     def chunk(self) -> str:
@@ -526,10 +647,35 @@ class _ChunkBuilder:
         return text
 
 
+FEATURES = frozenset(
+    (
+        "generic for: more than 3 expressions",
+        "local: more values than names",
+        "assignment: more values than targets",
+        "return: more than 3 values",
+        "long and/or chain",
+        "vararg expression",
+        "method call",
+        "method definition",
+        "function in a table constructor",
+        "nested function",
+        "nil into locals",
+        "assignment conflict",
+        "255+ constants",
+    )
+)
+
+
 @st.composite
-def lua_chunks(draw, integral: bool = False) -> bytes:
+def lua_chunks_with_features(draw, integral: bool = False) -> tuple[bytes, frozenset[str]]:
+    """A chunk as `lua_chunks` makes it, and the FEATURES it reached."""
+    builder = _ChunkBuilder(draw, integral)
+    text = builder.chunk()
+    newline = draw(st.sampled_from(["\n", "\n", "\n", "\r\n", "\r"]))
+    return text.replace("\n", newline).encode("latin-1"), frozenset(builder.reached)
+
+
+def lua_chunks(integral: bool = False) -> st.SearchStrategy[bytes]:
     """A valid Lua 5.1 chunk (bytes) within NodeMCU's compiler limits; `integral`:
     numerals the integer build accepts too (no fraction or exponent)."""
-    text = _ChunkBuilder(draw, integral).chunk()
-    newline = draw(st.sampled_from(["\n", "\n", "\n", "\r\n", "\r"]))
-    return text.replace("\n", newline).encode("latin-1")
+    return lua_chunks_with_features(integral).map(lambda made: made[0])

@@ -194,5 +194,31 @@ def test_debian_file(path):
 )
 @given(lua_chunks())
 @example(b"local a = -0%1\n")  # C's fmod-free a - floor(a/b)*b: +0, where Python's % gives -0
+# more expressions than a generic for keeps: the extra registers stay reserved
+@example(b"for a in x, y, z, w do return a, b end\n")
+@example(b"for k, v in a, b, c, d, e do return f(k) end\n")
 def test_generated_chunk(source):
     check_same(source, "gen.lua")
+
+
+def _chain(op: str, term: str, n: int) -> bytes:
+    return f"x = {f' {op} '.join([term] * n)}\n".encode()
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        _chain("or", "a", 3000),
+        _chain("and", "a", 3000),
+        _chain("or", "(a and b)", 1000),
+        _chain("and", "a < b", 1000),
+        b"if " + _chain("or", "a == 1", 1000)[4:-1] + b" then f() end\n",
+        b"if a then f()\n" + b"elseif a == 2 then f(2)\n" * 1000 + b"else g() end\n",
+        b"while true do\n" + b"if a then break end\n" * 1000 + b"end\n",
+        b"z = not (" + _chain("or", "a ~= b", 1000)[4:-1] + b")\n",
+    ],
+    ids=["or", "and", "or-of-and", "and-of-comparisons", "if-or", "elseif", "breaks", "not-or"],
+)
+def test_long_jump_lists(source):
+    """Jump lists thousands long (concat appends to their ends), as stock Lua links them."""
+    check_same(source, "chain.lua")

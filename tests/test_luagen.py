@@ -1,11 +1,12 @@
-"""The random Lua generator only makes programs stock Lua 5.1 accepts."""
+"""The random Lua generator only makes programs stock Lua 5.1 accepts, and
+reaches every grammar feature it is meant to (luagen.FEATURES)."""
 
 import lupa.lua51
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from luagen import lua_chunks
+from luagen import FEATURES, lua_chunks_with_features
 
 _lua = lupa.lua51.LuaRuntime(encoding=None)
 
@@ -16,13 +17,21 @@ def stock_error(source: bytes) -> str | None:
 
 
 @pytest.mark.filterwarnings("ignore:The recursion limit will not be reset")
-@settings(
-    max_examples=100,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-@given(st.booleans().flatmap(lambda integral: lua_chunks(integral=integral)))
-def test_generated_chunks_compile_with_stock_lua(source):
-    assert stock_error(source) is None, stock_error(source)
+def test_generated_chunks_compile_with_stock_lua_and_reach_every_feature():
+    reached: set[str] = set()
+
+    @settings(
+        max_examples=100,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(st.booleans().flatmap(lambda integral: lua_chunks_with_features(integral=integral)))
+    def compile_with_stock_lua(made):
+        source, features = made
+        assert stock_error(source) is None, stock_error(source)
+        reached.update(features)
+
+    compile_with_stock_lua()
+    assert reached == FEATURES, f"never generated: {sorted(FEATURES - reached)}"

@@ -157,7 +157,7 @@ class FuncState:
 
     __slots__ = (
         "f", "prev", "ls", "integral", "h", "pc", "lasttarget", "jpc", "freereg",
-        "nactvar", "bl", "actvar", "locvar_names", "declared", "upvalues", "lines",
+        "nactvar", "bl", "actvar", "locvar_names", "declared", "upvalues", "lines", "tails",
     )  # fmt: skip
 
     def __init__(self, f: Proto, prev: "FuncState | None", ls: object, integral: bool) -> None:
@@ -169,6 +169,7 @@ class FuncState:
         self.pc = 0
         self.lasttarget = -1
         self.jpc = NO_JUMP  # jumps pending to the next instruction
+        self.tails: dict[int, int] = {}  # list head -> a jump at or near its end (concat)
         self.freereg = 0
         self.nactvar = 0
         self.bl: BlockCnt | None = None
@@ -293,7 +294,6 @@ def condjump(fs: FuncState, op: int, a: int, b: int, c: int) -> int:
 
 def fixjump(fs: FuncState, pc: int, dest: int) -> None:
     offset = dest - (pc + 1)
-    assert dest != NO_JUMP
     if abs(offset) > MAXARG_SBX:
         raise fs.ls.syntaxerror("control structure too long")
     fs.f.code[pc] = setarg_sbx(fs.f.code[pc], offset)
@@ -346,6 +346,7 @@ def removevalues(fs: FuncState, jlist: int) -> None:
 
 
 def patchlistaux(fs: FuncState, jlist: int, vtarget: int, reg: int, dtarget: int) -> None:
+    fs.tails.pop(jlist, None)  # the list is resolved: its jumps now go to their targets
     while jlist != NO_JUMP:
         nxt = getjump(fs, jlist)
         if patchtestreg(fs, jlist, reg):
@@ -364,7 +365,6 @@ def patchlist(fs: FuncState, jlist: int, target: int) -> None:
     if target == fs.pc:
         patchtohere(fs, jlist)
     else:
-        assert target < fs.pc
         patchlistaux(fs, jlist, target, NO_REG, target)
 
 
@@ -374,15 +374,25 @@ def patchtohere(fs: FuncState, jlist: int) -> None:
 
 
 def concat(fs: FuncState, l1: int, l2: int) -> int:
-    """luaK_concat: append list `l2` to `l1`; returns the new head of `l1`."""
+    """luaK_concat: append list `l2` to `l1`; returns the new head of `l1`.
+
+    lcode.c walks `l1` from its head to find the last jump, which makes a chain
+    of n `or`s (or `elseif`s, or `break`s) cost n^2 steps. The walk starts
+    instead from the jump `tails` remembers for `l1`: the last one linked when
+    something was last appended. A list only grows at its end until it is
+    resolved (`patchlistaux`), so that jump is still in the list and the walk
+    from it ends at the same last element, linking the same bytes.
+    """
     if l2 == NO_JUMP:
         return l1
     if l1 == NO_JUMP:
         return l2
-    jlist = l1
+    tails = fs.tails
+    jlist = tails.get(l1, l1)
     while (nxt := getjump(fs, jlist)) != NO_JUMP:  # find last element
         jlist = nxt
     fixjump(fs, jlist, l2)
+    tails[l1] = tails.get(l2, l2)
     return l1
 
 
@@ -407,7 +417,6 @@ def reserveregs(fs: FuncState, n: int) -> None:
 def freereg(fs: FuncState, reg: int) -> None:
     if not reg & BITRK and reg >= fs.nactvar:
         fs.freereg -= 1
-        assert reg == fs.freereg
 
 
 def freeexp(fs: FuncState, e: ExpDesc) -> None:
@@ -513,8 +522,7 @@ def discharge2reg(fs: FuncState, e: ExpDesc, reg: int) -> None:
     elif k == VNONRELOC:
         if reg != e.info:
             codeABC(fs, OP_MOVE, reg, e.info, 0)
-    else:
-        assert k == VVOID or k == VJMP
+    else:  # VVOID or VJMP
         return  # nothing to do...
     e.info = reg
     e.k = VNONRELOC
@@ -608,8 +616,8 @@ def storevar(fs: FuncState, var: ExpDesc, ex: ExpDesc) -> None:
     elif k == VINDEXED:
         e = exp2RK(fs, ex)
         codeABC(fs, OP_SETTABLE, var.info, var.aux, e)
-    else:
-        raise AssertionError("invalid var kind to store")
+    # no other kind reaches here (the parser stores only to variables); a release
+    # build of lcode.c would just free `ex`, as this does
     freeexp(fs, ex)
 
 
@@ -628,7 +636,6 @@ def self_(fs: FuncState, e: ExpDesc, key: ExpDesc) -> None:
 def invertjump(fs: FuncState, e: ExpDesc) -> None:
     pc = getjumpcontrol(fs, e.info)
     i = fs.f.code[pc]
-    assert _TESTMODE[i & 0x3F] and i & 0x3F not in (OP_TESTSET, OP_TEST)
     fs.f.code[pc] = setarg_a(i, 0 if (i >> POS_A) & 0xFF else 1)
 
 
@@ -687,8 +694,7 @@ def codenot(fs: FuncState, e: ExpDesc) -> None:
         freeexp(fs, e)
         e.info = codeABC(fs, OP_NOT, 0, e.info, 0)
         e.k = VRELOCABLE
-    else:
-        raise AssertionError("cannot happen")
+    # dischargevars leaves no other kind; lcode.c's release build would go on as this does
     e.f, e.t = e.t, e.f  # interchange true and false lists
     removevalues(fs, e.f)
     removevalues(fs, e.t)
@@ -871,12 +877,10 @@ _COMPARE = {
 
 def posfix(fs: FuncState, op: int, e1: ExpDesc, e2: ExpDesc) -> None:
     if op == OPR_AND:
-        assert e1.t == NO_JUMP  # list must be closed
         dischargevars(fs, e2)
         e2.f = concat(fs, e2.f, e1.f)
         e1.assign(e2)
     elif op == OPR_OR:
-        assert e1.f == NO_JUMP  # list must be closed
         dischargevars(fs, e2)
         e2.t = concat(fs, e2.t, e1.t)
         e1.assign(e2)
@@ -884,7 +888,6 @@ def posfix(fs: FuncState, op: int, e1: ExpDesc, e2: ExpDesc) -> None:
         exp2val(fs, e2)
         if e2.k == VRELOCABLE and getcode(fs, e2) & 0x3F == OP_CONCAT:
             i = getcode(fs, e2)
-            assert e1.info == ((i >> POS_B) & 0x1FF) - 1
             freeexp(fs, e1)
             setcode(fs, e2, setarg_b(i, e1.info))
             e1.k = VRELOCABLE
@@ -902,7 +905,6 @@ def posfix(fs: FuncState, op: int, e1: ExpDesc, e2: ExpDesc) -> None:
 def setlist(fs: FuncState, base: int, nelems: int, tostore: int) -> None:
     c = (nelems - 1) // LFIELDS_PER_FLUSH + 1
     b = 0 if tostore == LUA_MULTRET else tostore
-    assert tostore != 0
     if c <= MAXARG_C:
         codeABC(fs, OP_SETLIST, base, b, c)
     else:

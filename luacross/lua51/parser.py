@@ -5,6 +5,10 @@ generator (`luacross.lua51.codegen`) as it goes. The parser reads tokens only
 through `LexState.next`/`lookahead` and `check`/`checknext`/`testnext`.
 NodeMCU's luac.cross keeps line info but drops local and upvalue names
 (LUAI_OPTIMIZE_DEBUG 1), so finished protos carry no names.
+
+luac.cross is a release build: its `lua_assert`s are compiled out, and where
+their conditions do not hold it goes on and writes code from the state it has.
+So does this module (and `codegen`): it checks only what the C code checks.
 """
 
 import sys
@@ -248,7 +252,6 @@ def indexupvalue(fs: FuncState, name: bytes, v: ExpDesc) -> int:
             return i
     # new one
     checklimit(fs, len(upvalues) + 1, LUAI_MAXUPVALUES, "upvalues")
-    assert v.k == VLOCAL or v.k == VUPVAL
     upvalues.append(key)
     fs.f.nups = len(upvalues)
     return len(upvalues) - 1
@@ -330,7 +333,8 @@ def leavelevel(ls: LexState) -> None:
 def enterblock(fs: FuncState, bl: BlockCnt) -> None:
     bl.previous = fs.bl
     fs.bl = bl
-    assert fs.freereg == fs.nactvar
+    # freereg may be above nactvar here: a generic for's explist longer than
+    # three leaves its extra registers reserved for the loop's first statement
 
 
 def new_block(fs: FuncState, isbreakable: bool) -> BlockCnt:
@@ -346,9 +350,6 @@ def leaveblock(fs: FuncState) -> None:
     removevars(fs.ls, bl.nactvar)
     if bl.upval:
         K.codeABC(fs, OP_CLOSE, bl.nactvar, 0, 0)
-    # a block either controls scope or breaks (never both)
-    assert not bl.isbreakable or not bl.upval
-    assert bl.nactvar == fs.nactvar
     fs.freereg = fs.nactvar  # free registers
     K.patchtohere(fs, bl.breaklist)
 
@@ -481,7 +482,6 @@ def constructor(ls: LexState, t: ExpDesc) -> None:
     K.exp2nextreg(fs, t)  # fix it at stack top (for gc)
     checknext(ls, _LBRACE)
     while True:
-        assert cc.v.k == VVOID or cc.tostore > 0
         kind = ls.t.kind
         if kind == _RBRACE:
             break
@@ -580,7 +580,6 @@ def funcargs(ls: LexState, f: ExpDesc) -> None:
         ls.next()  # must use `seminfo' before `next'
     else:
         raise ls.syntaxerror("function arguments expected")
-    assert f.k == VNONRELOC
     base = f.info  # base register for call
     if args.k == VCALL or args.k == VVARARG:
         nparams = LUA_MULTRET  # open call
@@ -737,9 +736,8 @@ _BLOCK_FOLLOW = frozenset((TK_ELSE, TK_ELSEIF, TK_END, TK_UNTIL, TK_EOS))
 def block(ls: LexState) -> None:
     # block -> chunk
     fs = ls.fs
-    bl = new_block(fs, False)
+    new_block(fs, False)
     chunk(ls)
-    assert bl.breaklist == NO_JUMP
     leaveblock(fs)
 
 
@@ -1049,7 +1047,8 @@ def retstat(ls: LexState) -> None:
             if e.k == VCALL and nret == 1:  # tail call?
                 i = K.getcode(fs, e)
                 K.setcode(fs, e, (i & ~0x3F) | OP_TAILCALL)
-                assert (i >> 6) & 0xFF == fs.nactvar
+            # the call's register is nactvar unless registers stay reserved
+            # (forlist's extra expressions); RETURN names nactvar all the same
             first = fs.nactvar
             nret = LUA_MULTRET  # return all values
         elif nret == 1:  # only one single value?
@@ -1057,7 +1056,6 @@ def retstat(ls: LexState) -> None:
         else:
             K.exp2nextreg(fs, e)  # values must go to the `stack'
             first = fs.nactvar  # return all `active' values
-            assert nret == fs.freereg - first
     K.ret(fs, first, nret)
 
 
@@ -1105,6 +1103,5 @@ def chunk(ls: LexState) -> None:
         islast = statement(ls)
         testnext(ls, _SEMI)
         fs = ls.fs
-        assert fs.f.maxstacksize >= fs.freereg >= fs.nactvar
         fs.freereg = fs.nactvar  # free registers
     leavelevel(ls)

@@ -1,0 +1,1 @@
+for a in x, y, z, w do end
