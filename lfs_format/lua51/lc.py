@@ -113,12 +113,36 @@ def identify_target(header: bytes) -> Target:
 # dumping (ldump.c)
 
 
+# A Proto read back from an LFS image can share children (several parents point at one
+# Proto, which the firmware runs as is); a chunk holds each child once per parent
+MAX_SHARED_DUMP_FUNCTIONS = 100_000
+
+
 def dump_chunk(proto: Proto, target: Target, strip: bool = False) -> bytes:
     """Encode `proto` as a chunk for `target`; `strip` drops source and debug info (-s)."""
+    total, distinct = function_count(proto)
+    if total > distinct and total > MAX_SHARED_DUMP_FUNCTIONS:
+        raise LcFormatError(
+            f"{distinct} functions that share nested functions would dump as {total}: "
+            "too many to write as a chunk"
+        )
     dumper = _Dumper(target, strip)
     dumper.out += header_bytes(target)
     dumper.dump_function(proto, None)
     return bytes(dumper.out)
+
+
+def function_count(main: Proto) -> tuple[int, int]:
+    """(functions a dump of `main` holds, distinct Proto objects among them)."""
+    counts: dict[int, int] = {}
+
+    def count(f: Proto) -> int:
+        n = counts.get(id(f))
+        if n is None:
+            n = counts[id(f)] = 1 + sum(count(child) for child in f.protos)
+        return n
+
+    return count(main), len(counts)
 
 
 def header_bytes(target: Target) -> bytes:

@@ -338,6 +338,7 @@ class _FlashReader:
         self.flash = flash
         self.structs = ImageStructs(target)
         self.strings: dict[int, bytes] = {}
+        self.protos: dict[int, Proto] = {}  # by address
 
     def read(self, address: int, length: int, what: str) -> bytes:
         if not self.flash.contains(address, length) or address % WORD:
@@ -383,8 +384,18 @@ class _FlashReader:
         return self.string(address - FLASH_TS_WORDS * WORD)
 
     def proto(self, address: int, depth: int = 0) -> Proto:
+        """The Proto at `address`, read once: Protos that several parents point at (the
+        firmware runs such an image) come back as one shared object, so a crafted image
+        whose functions share children costs one visit per address, not one per path."""
+        done = self.protos.get(address)
+        if done is not None:
+            return done
         if depth > 200:
             raise ImageError("Proto nesting too deep (a cycle?)")
+        f = self.protos[address] = self._read_proto(address, depth)
+        return f
+
+    def _read_proto(self, address: int, depth: int) -> Proto:
         rec = self.parse(self.structs.proto, address, PROTO_WORDS * WORD, "Proto")
         tv = self.structs.tvalue_size
         constants = []
