@@ -9,7 +9,7 @@ from test_inflate import FixedBlockWriter
 
 from golden import cases, output_blob
 from lfs_format.compress import best_compress
-from lfs_format.errors import LcFormatError, LoaderError
+from lfs_format.errors import ImageError, LcFormatError, LoaderError
 from lfs_format.flash import PowerLoss, SimulatedFlash
 from lfs_format.lua51.image_structs import PROTO_WORDS, ImageStructs
 from lfs_format.lua51.lc import dump_chunk, function_count, read_chunk
@@ -346,3 +346,18 @@ def test_shared_children_too_many_to_dump():
     small = read_partition(load(shared_children_image(depth=3)))
     proto, _ = read_chunk(dump_chunk(small, HOST))
     assert function_count(proto) == (2**4 + 1, 2**4 + 1)
+
+
+def test_counts_cannot_read_past_the_image():
+    """A crafted sizecode of 0x01000000 in a 4 GiB partition: the read-back stops at the
+    image's end (the model reads no gigabytes of erased flash)."""
+    image, bitmap = sections(output_blob(case(APPS)))
+    image = bytearray(image)
+    structs = ImageStructs(FLOAT)
+    main = 4 * structs.flash_header.parse(image[:32]).mainProto
+    rec = structs.proto.parse(image[main : main + 4 * PROTO_WORDS])
+    rec.sizecode = 0x01000000  # 64 MiB of code: inside the partition, past the image
+    image[main : main + 4 * PROTO_WORDS] = structs.proto.build(rec)
+    flash = load(best_compress(bytes(image) + bitmap), size=0x100000000)
+    with pytest.raises(ImageError, match="code at 0x.* lies outside the LFS image"):
+        read_partition(flash)

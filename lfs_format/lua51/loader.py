@@ -334,8 +334,12 @@ def boot(flash: SimulatedFlash, integral: bool = False) -> BootResult:
 class _FlashReader:
     """Follows mapped addresses in a booted partition (ImageError when one is bad)."""
 
-    def __init__(self, flash: SimulatedFlash, target: Target):
+    def __init__(self, flash: SimulatedFlash, target: Target, image_size: int | None = None):
         self.flash = flash
+        # what is read back lies in the image (the flash after it is erased): a crafted
+        # count cannot make the model read gigabytes of a large partition
+        limit = flash.size if image_size is None else min(flash.size, image_size)
+        self.end = flash.base + limit
         self.structs = ImageStructs(target)
         self.strings: dict[int, bytes] = {}
         self.protos: dict[int, Proto] = {}  # by address
@@ -343,6 +347,8 @@ class _FlashReader:
     def read(self, address: int, length: int, what: str) -> bytes:
         if not self.flash.contains(address, length) or address % WORD:
             raise ImageError(f"{what} at 0x{address:08x} lies outside the LFS partition")
+        if address + length > self.end:
+            raise ImageError(f"{what} at 0x{address:08x} lies outside the LFS image")
         return self.flash.read(address - self.flash.base, length)
 
     def words(self, address: int, count: int, what: str) -> array:
@@ -461,6 +467,6 @@ def read_partition(flash: SimulatedFlash, integral: bool = False) -> Proto:
     result = boot(flash, integral)
     if not result.booted:
         raise LoaderError(result.message.rstrip("\n"))
-    reader = _FlashReader(flash, firmware_target(integral))
+    reader = _FlashReader(flash, firmware_target(integral), result.flash_size)
     reader.read_rostrt(result)
     return reader.proto(result.main_proto)
