@@ -261,8 +261,8 @@ def upvalue_chunk(upname, varname, constants=()) -> bytes:
 )
 def test_null_strings(tmp_path, data):
     """A name or string constant of length 0 loads as NULL: luac.cross -o copies the chunk
-    byte for byte; its listing dereferences the NULL and dies of SIGSEGV, where luacross
-    says so in one line."""
+    byte for byte; its listing and its image writer dereference the NULL and die of
+    SIGSEGV, where luacross says so in one line."""
     run = luacross(tmp_path, data, "-o", "out.lc")
     assert (run.status, run.stderr) == (0, b"")
     assert (tmp_path / "out.lc").read_bytes() == data
@@ -270,6 +270,12 @@ def test_null_strings(tmp_path, data):
     assert run.status == 1
     assert run.stderr.startswith(b"luacross: cannot list a NULL string")
     assert run.stderr.count(b"\n") == 1
+    # luac.cross -f dies of SIGSEGV on them too
+    run = luacross(tmp_path, data, "-f", "-o", "out.img")
+    assert run.status == 1
+    assert run.stderr.startswith(b"luacross: cannot build an LFS image with a NULL string")
+    assert run.stderr.count(b"\n") == 1
+    assert not (tmp_path / "out.img").exists()
 
 
 def test_null_string_constant_dumps_as_empty_for_stock_lua():
