@@ -107,17 +107,17 @@ def test_large_partition_holds_only_what_is_written():
         assert flash.read(0, 16) == b"\xff" * 16
 
 
-def test_check_with_a_large_partition():
+def test_image_in_a_large_partition():
     """`check IMG --lfs-size 0x100000000` used to allocate the whole partition (8 GB with
-    the copy): the image's own bytes are all the model holds."""
+    the copy). The CLI now refuses sizes no ESP8266 has; the format layer takes any size
+    and holds only the image's own bytes."""
     from golden import cases, output_blob
-    from luacross.runtime import LfsDevice, check_image
+    from lfs_format.lua51.loader import LoaderPass, boot, read_partition
 
     (case,) = cases("float/image/apps")
-    data = output_blob(case)
-    summary = check_image(data, lfs_size=0x100000000)
-    assert summary.modules
-    device = LfsDevice(integral=False, lfs_size=0x100000000)
-    device.load(data, run=False)
-    assert device.flash.size == 0x100000000
-    assert len(device.flash.data) <= summary.flash_size + SECTOR_SIZE
+    loader = LoaderPass(partition_size=0x100000000)
+    validated = loader.first(output_blob(case))
+    flash = SimulatedFlash(0x40200000, 0x100000000)
+    loader.second(validated, flash)
+    assert boot(flash).booted and read_partition(flash).protos
+    assert len(flash.data) <= validated.flash_size + SECTOR_SIZE
