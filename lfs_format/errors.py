@@ -18,6 +18,16 @@ class LcFormatError(LuacrossError):
         self.offset = offset
 
 
+class LcMemoryError(LuacrossError):
+    """A `.lc` chunk asks lundump for a buffer no host can allocate: the Lua VM's
+    memory error, reported without lundump's "in precompiled chunk" (`offset` as above)."""
+
+    def __init__(self, reason: str, offset: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.offset = offset
+
+
 class ImageError(LuacrossError):
     """An LFS image that cannot be built (size limits, module count, ...)."""
 

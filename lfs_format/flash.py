@@ -8,6 +8,9 @@ Model decisions, chosen to match an ESP8266's SPI NOR flash:
   what lets the loader clear the IN_PROGRESS signature bit (0x08) by
   rewriting word 0 without an erase.
 - Writes are word-aligned (the firmware's `flashBlock` asserts it).
+- Only what has been erased or written is held in memory (up to the highest
+  such byte); the rest of the partition reads as erased, so a partition of
+  any size costs no more than the image placed in it.
 - Fault injection: `inject_power_loss(writes=N)` lets N writes complete and
   raises `PowerLoss` on the next one, optionally after tearing it (only its
   first `torn_bytes` bytes reach the flash). `erases=N` does the same for
@@ -44,7 +47,7 @@ class SimulatedFlash:
 
     base: int
     size: int
-    data: bytearray = field(init=False)
+    _data: bytearray = field(init=False, default_factory=bytearray)
     writes: int = field(init=False, default=0)
     erases: int = field(init=False, default=0)
     _plan: _PowerLossPlan | None = field(init=False, default=None)
@@ -54,7 +57,17 @@ class SimulatedFlash:
             raise FlashError(f"partition size {self.size:#x} is not a positive multiple of 4 KiB")
         if self.base % 4:
             raise FlashError(f"partition base {self.base:#x} is not word aligned")
-        self.data = bytearray(bytes([ERASED]) * self.size)
+
+    @property
+    def data(self) -> bytes:
+        """The partition's bytes up to the highest one ever erased or written (the rest
+        reads as erased)."""
+        return bytes(self._data)
+
+    def _reach(self, end: int) -> None:
+        # hold the partition's bytes up to `end` (new ones erased)
+        if end > len(self._data):
+            self._data += bytes([ERASED]) * (end - len(self._data))
 
     @property
     def sectors(self) -> int:
@@ -79,7 +92,9 @@ class SimulatedFlash:
             self._plan = None
             raise PowerLoss(f"power lost erasing sector {sector}")
         start = sector * SECTOR_SIZE
-        self.data[start : start + SECTOR_SIZE] = bytes([ERASED]) * SECTOR_SIZE
+        if start < len(self._data):  # beyond what is held, the sector is erased already
+            end = min(start + SECTOR_SIZE, len(self._data))
+            self._data[start:end] = bytes([ERASED]) * (end - start)
         self.erases += 1
 
     def write(self, offset: int, payload: bytes) -> None:
@@ -100,15 +115,19 @@ class SimulatedFlash:
         n = len(payload)
         if not n:
             return
-        old = int.from_bytes(self.data[offset : offset + n], "little")
+        self._reach(offset + n)
+        old = int.from_bytes(self._data[offset : offset + n], "little")
         new = old & int.from_bytes(payload, "little")
-        self.data[offset : offset + n] = new.to_bytes(n, "little")
+        self._data[offset : offset + n] = new.to_bytes(n, "little")
 
     def read(self, offset: int, length: int) -> bytes:
         """Bytes at partition `offset` (what the CPU sees through the mapping)."""
         if offset < 0 or length < 0 or offset + length > self.size:
             raise FlashError(f"read of {length} bytes at {offset:#x} outside the partition")
-        return bytes(self.data[offset : offset + length])
+        held = bytes(self._data[offset : offset + length])
+        if len(held) == length:
+            return held
+        return held + bytes([ERASED]) * (length - len(held))
 
     def read_word(self, offset: int) -> int:
         return int.from_bytes(self.read(offset, 4), "little")

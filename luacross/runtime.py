@@ -179,7 +179,7 @@ def check_image(
     (`node.LFS.reload` itself would refuse it: "read error on LFS image file").
     """
     device = LfsDevice(integral=integral, lfs_size=lfs_size)
-    device.load(data)
+    device.load(data, run=False)
     names, stamp = _lookup_info(device.main)
     absolute = not is_gzip(data)
     return ImageSummary(
@@ -611,11 +611,12 @@ class LfsDevice:
 
     # -- loading and booting ----------------------------------------------------
 
-    def load(self, image: bytes) -> str:
+    def load(self, image: bytes, *, run: bool = True) -> str:
         """Write `image` into the partition and boot it; return the loader's message.
 
         Raises LoaderError: pass 1's message for a rejected gzip image, or
-        luaN_init's message when the result does not boot.
+        luaN_init's message when the result does not boot. `run=False` stops
+        after reading the partition back (no Lua VM: what `check` needs).
         """
         if self.integral is None:
             self.integral = image_is_integral(image)
@@ -638,19 +639,22 @@ class LfsDevice:
             self.flash = SimulatedFlash(base, size)
             place_absolute(image, self.flash)
             message = "absolute image flashed"
-        self.boot()
+        self.boot(run=run)
         if self.main is None:
             raise LoaderError(self.boot_result.message.rstrip("\n"))
         return message
 
-    def boot(self) -> None:
-        """Restart: luaN_init on the partition, then a fresh VM with the firmware's libraries."""
+    def boot(self, *, run: bool = True) -> None:
+        """Restart: luaN_init on the partition, then a fresh VM with the firmware's libraries
+        (`run=False`: no VM, the partition read back only)."""
         self.main = None
         self.boot_result = boot(self.flash, bool(self.integral))
         if self.boot_result.booted:
             self.main = read_partition(self.flash, bool(self.integral))
         else:
             self.output.append(self.boot_result.message.rstrip("\n"))
+        if not run:
+            return
         self.lua = lua51.LuaRuntime(
             encoding=None,
             unpack_returned_tuples=True,
@@ -933,16 +937,22 @@ def run_image(
 # luac.cross -e
 
 
-def _host_proto(proto: Proto) -> Proto:
-    """A copy fit for a stock dump: one line per instruction (none if unknown)."""
+def _host_proto(proto: Proto, copies: dict | None = None) -> Proto:
+    """A copy fit for a stock dump: one line per instruction (none if unknown).
+    A Proto shared by several parents (read back from an image) is copied once."""
+    copies = {} if copies is None else copies
+    copy = copies.get(id(proto))
+    if copy is not None:
+        return copy
     lines = proto.lineinfo
     if lines and len(lines) != len(proto.code):
         lines = (lines + [lines[-1]] * len(proto.code))[: len(proto.code)]
-    return proto.replace(
+    copy = copies[id(proto)] = proto.replace(
         constants=[float(k) if type(k) is int else k for k in proto.constants],
-        protos=[_host_proto(p) for p in proto.protos],
+        protos=[_host_proto(p, copies) for p in proto.protos],
         lineinfo=lines,
     )
+    return copy
 
 
 def _nodemcu_proto(proto: Proto, target: Target) -> Proto:

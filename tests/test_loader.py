@@ -9,9 +9,10 @@ from test_inflate import FixedBlockWriter
 
 from golden import cases, output_blob
 from lfs_format.compress import best_compress
-from lfs_format.errors import LoaderError
+from lfs_format.errors import ImageError, LcFormatError, LoaderError
 from lfs_format.flash import PowerLoss, SimulatedFlash
-from lfs_format.lua51.lc import read_chunk
+from lfs_format.lua51.image_structs import PROTO_WORDS, ImageStructs
+from lfs_format.lua51.lc import dump_chunk, function_count, read_chunk
 from lfs_format.lua51.loader import (
     BAD_BUILD,
     BAD_CHECKSUM,
@@ -30,6 +31,7 @@ from lfs_format.lua51.loader import (
     place_absolute,
     read_partition,
 )
+from lfs_format.target import FLOAT, HOST
 
 BASE = 0x40280000
 IMAGES = [c for c in cases() if c["id"].split("/")[1] in ("image", "absimage")
@@ -277,3 +279,85 @@ def test_power_loss_never_boots_a_partial_image():
     flash = load(old, size=0x20000)
     loader.second(validated, flash)
     assert boot(flash).booted and flash.data == reference.data
+
+
+# ---------------------------------------------------------------------------
+# Protos shared between parents
+
+
+def shared_children_image(depth: int = 40) -> bytes:
+    """An image luac.cross cannot make but the firmware boots: a module whose functions
+    each hold two closures, 40 deep, with every Proto's two child pointers then set to the
+    same next Proto (the loader relocates both; the bitmap flags are unchanged)."""
+    from luacross import api
+    from luacross.lua51.parser import compile_source
+
+    source = "function() end"
+    for _ in range(depth):
+        source = f"function() local a = {source} local b = function() end end"
+    module = compile_source(f"return {source}\n".encode(), b"@m.lua", FLOAT)
+    main = api.combine([module], lookup=True, target=FLOAT)
+    image, bitmap = sections(api.build_image(main, FLOAT).data)
+    image = bytearray(image)
+    structs = ImageStructs(FLOAT)
+    offset = 4 * structs.flash_header.parse(image[:32]).mainProto  # word offsets in the file
+    shared = 0
+    while True:
+        rec = structs.proto.parse(image[offset : offset + 4 * PROTO_WORDS])
+        children = struct.unpack_from(f"<{rec.sizep}I", image, 4 * rec.p)
+        if rec.sizep == 2:
+            struct.pack_into("<I", image, 4 * rec.p + 4, children[0])
+            shared += 1
+        if not children:
+            break
+        offset = 4 * children[0]
+    assert shared == depth
+    return best_compress(bytes(image) + bitmap)
+
+
+def test_shared_children_read_once():
+    """Reading visits each Proto once by address (2**40 visits before); the firmware
+    boots the image, and `check` accepts it."""
+    from luacross.runtime import check_image
+
+    data = shared_children_image()
+    assert len(data) < 1200
+    flash = load(data)
+    assert boot(flash).booted
+    main = read_partition(flash)
+    node, levels = main.protos[0].protos[0], 0  # the module's main, then the 40 levels
+    while node.protos:
+        assert len(node.protos) == 2 and node.protos[0] is node.protos[1]
+        node, levels = node.protos[0], levels + 1
+    assert levels == 40
+    total, distinct = function_count(main)
+    assert (total, distinct) == (2**41 + 1, 43)
+    summary = check_image(data)
+    assert summary.modules == ["m"]
+
+
+def test_shared_children_too_many_to_dump():
+    """A chunk holds each child once per parent: 2**41 functions are refused in one line
+    (what `run` reports when it hands the image to stock Lua), not written for ever."""
+    main = read_partition(load(shared_children_image()))
+    with pytest.raises(LcFormatError, match="would dump as 2199023255553"):
+        dump_chunk(main, HOST)
+    # a little sharing is written out in full
+    small = read_partition(load(shared_children_image(depth=3)))
+    proto, _ = read_chunk(dump_chunk(small, HOST))
+    assert function_count(proto) == (2**4 + 1, 2**4 + 1)
+
+
+def test_counts_cannot_read_past_the_image():
+    """A crafted sizecode of 0x01000000 in a 4 GiB partition: the read-back stops at the
+    image's end (the model reads no gigabytes of erased flash)."""
+    image, bitmap = sections(output_blob(case(APPS)))
+    image = bytearray(image)
+    structs = ImageStructs(FLOAT)
+    main = 4 * structs.flash_header.parse(image[:32]).mainProto
+    rec = structs.proto.parse(image[main : main + 4 * PROTO_WORDS])
+    rec.sizecode = 0x01000000  # 64 MiB of code: inside the partition, past the image
+    image[main : main + 4 * PROTO_WORDS] = structs.proto.build(rec)
+    flash = load(best_compress(bytes(image) + bitmap), size=0x100000000)
+    with pytest.raises(ImageError, match="code at 0x.* lies outside the LFS image"):
+        read_partition(flash)

@@ -14,32 +14,37 @@ the INT target as that integer, a fractional one (or inf/NaN) raises
 NodeMCU's "target lua_Number is integral but fractional value found". INT
 numbers must lie in [-2147483647, 2147483646] (NodeMCU's DumpIntWithSize).
 
-`read_chunk` identifies the variant from the 12-byte header by hand, parses,
-and verifies every function as lundump does (`luaG_checkcode`), so callers
-(listing, image builder, loader) can index constants and protos safely. All
-problems are reported as `LcFormatError(reason, offset)`; where lundump
-has a message for the problem, `reason` is its text ("unexpected end", "bad
-header", "bad integer", "bad constant", "bad code", "code too deep"), so the
-CLI can print "<name>: <reason> in precompiled chunk". Bytes after the main
-function are ignored, as lua_load never reads them. Stricter than lundump:
-line info without its single NUL terminator, and NULL string constants or
-names are rejected too.
+`read_chunk` identifies the variant from the 12-byte header by hand, reads
+every field in lundump's order and verifies every function as lundump does
+(`luaG_checkcode`), so callers (listing, image builder, loader) can index
+constants and protos safely. Problems are reported as
+`LcFormatError(reason, offset)` with lundump's reason for the first problem
+it would meet ("unexpected end", "bad header", "bad integer", "bad
+constant", "bad code", "code too deep"), so the CLI can print "<name>:
+<reason> in precompiled chunk". A string length that is negative as
+lundump's int32_t is a Lua memory error instead (`LcMemoryError`: "not
+enough memory", or "memory allocation error: block too big"). Bytes after
+the main function are ignored, as lua_load never reads them. Like lundump,
+the reader accepts NULL names and NULL string constants (`NULL_STRING`,
+dumped back as NULL) and packed line info as it comes: the dump keeps the
+bytes up to the first NUL (ldump's strlen), a missing terminator is taken as
+if a NUL followed.
 
 Given a `target`, `read_chunk` checks the header as the target's own lundump
 does (`LoadHeader`) before reading the body: byte 10 (sizeof lua_Number) is
 taken from the file, and a chunk whose integral flag exceeds the target's has
 its numbers read as integers of that size and converted (lundump's `toflt`:
-an INT chunk loads into the float build). Byte-swapped (big-endian) chunks
-are not supported: they are a "bad header" here, where lundump swaps them.
+an INT chunk loads into the float build). Any endianness byte but 1 makes
+lundump read every int, size, number and instruction byte-swapped; so does
+the reader.
 """
 
-import io
 import struct
 import sys
 from array import array
 from collections.abc import Callable
 
-from ..errors import LcFormatError
+from ..errors import LcFormatError, LcMemoryError
 from ..target import FLOAT, HOST, INT, Target
 from .lineinfo import decode_line_info
 from .opcodes import (
@@ -79,12 +84,11 @@ SIZEOF_INSTRUCTION = 4
 INT_TARGET_MIN = -0x7FFFFFFF  # NodeMCU reduces both int32 bounds by one
 INT_TARGET_MAX = 0x7FFFFFFE
 LUAI_MAXCCALLS = 200  # lundump's "code too deep" nesting limit
+# C calls already counted when luac.cross's lua_load reaches LoadFunction (lua_cpcall of
+# pmain), so the main function is call 2 and a function nested 199 deep is refused
+_LOAD_CCALLS = 1
 _LITTLE = sys.byteorder == "little"
 
-# smallest encodings, used to reject counts larger than the remaining bytes
-# could hold before anything is allocated
-_MIN_CONSTANT = 1
-_MIN_FUNCTION = {4: 4 + 8 + 4 + 4 + 4 + 4 + 4 + 4, 8: 8 + 8 + 4 + 4 + 4 + 4 + 4 + 4}
 
 
 def is_chunk(data: bytes) -> bool:
@@ -109,12 +113,36 @@ def identify_target(header: bytes) -> Target:
 # dumping (ldump.c)
 
 
+# A Proto read back from an LFS image can share children (several parents point at one
+# Proto, which the firmware runs as is); a chunk holds each child once per parent
+MAX_SHARED_DUMP_FUNCTIONS = 100_000
+
+
 def dump_chunk(proto: Proto, target: Target, strip: bool = False) -> bytes:
     """Encode `proto` as a chunk for `target`; `strip` drops source and debug info (-s)."""
+    total, distinct = function_count(proto)
+    if total > distinct and total > MAX_SHARED_DUMP_FUNCTIONS:
+        raise LcFormatError(
+            f"{distinct} functions that share nested functions would dump as {total}: "
+            "too many to write as a chunk"
+        )
     dumper = _Dumper(target, strip)
     dumper.out += header_bytes(target)
     dumper.dump_function(proto, None)
     return bytes(dumper.out)
+
+
+def function_count(main: Proto) -> tuple[int, int]:
+    """(functions a dump of `main` holds, distinct Proto objects among them)."""
+    counts: dict[int, int] = {}
+
+    def count(f: Proto) -> int:
+        n = counts.get(id(f))
+        if n is None:
+            n = counts[id(f)] = 1 + sum(count(child) for child in f.protos)
+        return n
+
+    return count(main), len(counts)
 
 
 def header_bytes(target: Target) -> bytes:
@@ -142,6 +170,10 @@ _FUNCTION_SCALARS = struct.Struct("<iiBBBB")  # linedefined .. maxstacksize
 _LOCVAR_PCS = struct.Struct("<ii")  # startpc, endpc
 
 
+def _fits_dump_int(value: int) -> bool:
+    return INT_TARGET_MIN <= value <= INT_TARGET_MAX
+
+
 class _Dumper:
     """DumpState: the output so far (Align4 counts from its start)."""
 
@@ -151,12 +183,18 @@ class _Dumper:
         self.out = bytearray()
         self.pack_sizet = struct.Struct("<I" if target.sizet_size == 4 else "<Q").pack
         self.pack_number = struct.Struct("<i" if target.integral else "<d").pack
+        # NodeMCU's ldump refuses ints outside its reduced int32 range (stock ldump has no check)
+        self.check_ints = target is not HOST
 
     def align4(self) -> None:
         if self.target.packed_lineinfo:
             self.out += bytes(-len(self.out) & 3)
 
     def dump_int(self, value: int) -> None:
+        # DumpIntWithSize: NodeMCU reduces both int32 bounds by one (a loaded
+        # linedefined or pc of 0x7FFFFFFF cannot be dumped)
+        if self.check_ints and not INT_TARGET_MIN <= value <= INT_TARGET_MAX:
+            raise LcFormatError("value too big or small for target integer type")
         self.out += _INT.pack(value)
 
     def dump_string(self, value: bytes | None) -> None:
@@ -170,6 +208,10 @@ class _Dumper:
 
     def dump_function(self, f: Proto, parent_source: bytes | None) -> None:
         self.dump_string(None if self.strip or f.source == parent_source else f.source)
+        if self.check_ints and not (
+            _fits_dump_int(f.linedefined) and _fits_dump_int(f.lastlinedefined)
+        ):
+            raise LcFormatError("value too big or small for target integer type")
         self.out += _FUNCTION_SCALARS.pack(
             f.linedefined, f.lastlinedefined, f.nups, f.numparams, f.is_vararg, f.maxstacksize
         )
@@ -199,6 +241,12 @@ class _Dumper:
                 out += pack_sizet(len(value) + 1)
                 out += value
                 out.append(0)
+            elif kind is _NullString:
+                out.append(LUA_TSTRING)
+                # stock Lua would load a NULL constant and crash on it: "" there
+                out += pack_sizet(1 if self.target is HOST else 0)
+                if self.target is HOST:
+                    out.append(0)
             elif kind is float or kind is int:
                 out.append(LUA_TNUMBER)
                 out += pack_number(self.target_number(value))
@@ -224,6 +272,8 @@ class _Dumper:
     def dump_debug(self, f: Proto) -> None:
         if self.target.packed_lineinfo:
             packed = None if self.strip else f.packedlineinfo
+            if packed is not None and 0 in packed:  # ldump takes its strlen
+                packed = packed[: packed.index(0)]
             self.dump_int(0 if packed is None else len(packed) + 1)
             self.align4()
             if packed is not None:
@@ -237,6 +287,10 @@ class _Dumper:
         self.dump_int(len(locvars))
         for var in locvars:
             self.dump_string(var.varname)
+            if self.check_ints and not (
+                _fits_dump_int(var.startpc) and _fits_dump_int(var.endpc)
+            ):
+                raise LcFormatError("value too big or small for target integer type")
             self.out += _LOCVAR_PCS.pack(var.startpc, var.endpc)
         upvalues = [] if self.strip else f.upvalues
         self.dump_int(len(upvalues))
@@ -265,7 +319,7 @@ def read_chunk(data: bytes, target: Target | None = None) -> tuple[Proto, Target
         loader = _Loader(bytes(data), target)
     else:
         loader = _loader_for_target(bytes(data), header, target)
-    loader.stream.seek(LUAC_HEADERSIZE)
+    loader.pos = LUAC_HEADERSIZE
     return loader.load_function(b"=?", 0), target
 
 
@@ -276,6 +330,10 @@ def _loader_for_target(data: bytes, header: bytes, target: Target) -> "_Loader":
         raise LcFormatError("unexpected end", len(header))
     expected = bytearray(header_bytes(target))
     got = bytearray(header)
+    # any endianness byte but the host's (little) means: swap every int, size,
+    # number and instruction
+    swap = got[6] != expected[6]
+    got[6] = expected[6]
     numsize = expected[10] = got[10]
     toflt = _signed_char(got[11]) > int(target.integral)
     if toflt:
@@ -283,11 +341,9 @@ def _loader_for_target(data: bytes, header: bytes, target: Target) -> "_Loader":
     if got != expected:
         raise LcFormatError("bad header", 0)
     if not toflt:  # numbers are read as the target's own, whatever byte 10 says
-        return _Loader(data, target)
+        return _Loader(data, target, swap=swap)
     layout = target._replace(name=f"int{8 * numsize}", integral=True, number_size=numsize)
-    if target.integral:
-        return _Loader(data, layout, _wrap_int32)
-    return _Loader(data, layout, float)
+    return _Loader(data, layout, _wrap_int32 if target.integral else float, swap=swap)
 
 
 def _signed_char(byte: int) -> int:
@@ -300,151 +356,187 @@ def _wrap_int32(value: int) -> int:
 
 
 class _Loader:
-    """LoadState: a stream over the chunk, the records of its layout, and how
-    its numbers become the reading target's (lundump's toflt conversion)."""
+    """LoadState: the chunk, a read position, its layout, and how its numbers
+    become the reading target's (lundump's toflt conversion).
+
+    Every field is read in lundump's order, one at a time, so the first
+    problem it meets decides the reason. Counts are not checked against the
+    bytes left: an item loop stops at the end of the data by itself, and the
+    model is a host with the memory lundump's allocations ask for.
+    """
 
     def __init__(
         self,
         data: bytes,
         target: Target,
         convert_number: Callable[[int], int | float] | None = None,
+        swap: bool = False,
     ):
+        self.data = data
         self.size = len(data)
-        self.stream = io.BytesIO(data)
+        self.pos = 0
         self.target = target
         self.convert_number = convert_number
-        from .structs import lc_structs  # construct is only loaded to read chunks
-
-        self.structs = lc_structs(target)
+        order = ">" if swap else "<"
+        self.int = struct.Struct(order + "i")
+        self.sizet = struct.Struct(order + ("I" if target.sizet_size == 4 else "Q"))
+        if target.integral:
+            # lundump reads 1/2/4/8-byte integers when converting (toflt); it reads
+            # nothing for other sizes (lua_assert(0) is compiled out)
+            code = _INTEGER_CODES.get(target.number_size)
+            self.number = None if code is None else struct.Struct(order + code)
+        else:
+            self.number = struct.Struct(order + "d")
+        self.byteswap_words = swap == _LITTLE  # arrays are read in host order
 
     def offset(self) -> int:
-        return self.stream.tell()
-
-    def remaining(self) -> int:
-        return self.size - self.stream.tell()
-
-    def parse(self, record, what: str):
-        from construct import ConstructError
-
-        start = self.offset()
-        try:
-            return record.parse_stream(self.stream)
-        except ConstructError:
-            reason = "unexpected end" if self.offset() >= self.size else f"bad {what}"
-            raise LcFormatError(reason, start) from None
+        return self.pos
 
     def load_block(self, size: int) -> bytes:
-        start = self.offset()
-        block = self.stream.read(size)
-        if len(block) != size:
+        start = self.pos
+        end = start + size
+        if end > self.size:
             raise LcFormatError("unexpected end", start)
-        return block
+        self.pos = end
+        return self.data[start:end]
+
+    def load_char(self) -> int:
+        """LoadChar: one `char`, signed as on the hosts luac.cross is built for."""
+        if self.pos >= self.size:
+            raise LcFormatError("unexpected end", self.pos)
+        byte = self.data[self.pos]
+        self.pos += 1
+        return byte - 256 if byte > 127 else byte
+
+    def load_byte(self) -> int:
+        return self.load_char() & 0xFF
 
     def load_int(self) -> int:
-        start = self.offset()
-        (value,) = struct.unpack("<i", self.load_block(4))
+        start = self.pos
+        (value,) = self.int.unpack(self.load_block(4))
         if value < 0:
             raise LcFormatError("bad integer", start)
         return value
 
-    def load_count(self, min_item_size: int) -> int:
-        start = self.offset()
-        n = self.load_int()
-        if n * min_item_size > self.remaining():
-            raise LcFormatError("unexpected end", start)
-        return n
-
     def align4(self) -> None:
+        # Align4 counts from the end of the 12-byte header, i.e. from the chunk's start
         if self.target.packed_lineinfo:
-            self.load_block(-self.offset() & 3)
+            self.load_block(-self.pos & 3)
 
     def load_string(self) -> bytes | None:
-        return self.parse(self.structs.String, "string")
+        """LoadString: a length including the NUL (0: NULL), then the bytes, the
+        last one dropped unread."""
+        start = self.pos
+        (size,) = self.sizet.unpack(self.load_block(self.sizet.size))
+        if size == 0:
+            return None
+        if self.target.sizet_size == 4 and size >= 0x80000000:
+            # NodeMCU reads the length as an int32_t; a negative one becomes a size_t
+            # near 2**64 when lundump asks for a buffer of that size
+            raise LcMemoryError(_huge_buffer_error(size), start)
+        return self.load_block(size)[:-1]
+
+    def load_number(self) -> int | float:
+        if self.number is None:
+            return 0  # lundump leaves the value undefined and reads nothing
+        (value,) = self.number.unpack(self.load_block(self.number.size))
+        if self.convert_number is not None:
+            return self.convert_number(value)
+        return value
 
     def load_function(self, parent_source: bytes, depth: int) -> Proto:
-        start = self.offset()
-        if depth >= LUAI_MAXCCALLS:
+        start = self.pos
+        if _LOAD_CCALLS + depth + 1 > LUAI_MAXCCALLS:
             raise LcFormatError("code too deep", start)
         source = self.load_string()
-        scalars = self.parse(self.structs.FunctionScalars, "function header")
-        f = Proto(
-            source=parent_source if source is None else source,
-            linedefined=scalars.linedefined,
-            lastlinedefined=scalars.lastlinedefined,
-            nups=scalars.nups,
-            numparams=scalars.numparams,
-            is_vararg=scalars.is_vararg,
-            maxstacksize=scalars.maxstacksize,
-        )
-        for name in ("linedefined", "lastlinedefined"):
-            if getattr(f, name) < 0:
-                raise LcFormatError("bad integer", start)
+        f = Proto(source=parent_source if source is None else source)
+        f.linedefined = self.load_int()
+        f.lastlinedefined = self.load_int()
+        f.nups = self.load_byte()
+        f.numparams = self.load_byte()
+        f.is_vararg = self.load_byte()
+        f.maxstacksize = self.load_byte()
         self.load_code(f)
         self.load_constants(f)
-        n = self.load_count(_MIN_FUNCTION[self.target.sizet_size])
-        f.protos = [self.load_function(f.source, depth + 1) for _ in range(n)]
+        f.protos = [self.load_function(f.source, depth + 1) for _ in range(self.load_int())]
         self.load_debug(f)
         if check_code(f) is not None:  # check_code(f) says why
             raise LcFormatError("bad code", start)
         return f
 
     def load_code(self, f: Proto) -> None:
-        n = self.load_count(4)
+        n = self.load_int()
         self.align4()
         words = array("I")
         words.frombytes(self.load_block(4 * n))
-        if not _LITTLE:
+        if self.byteswap_words:
             words.byteswap()
         f.code = words.tolist()
 
     def load_constants(self, f: Proto) -> None:
-        n = self.load_count(_MIN_CONSTANT)
         constants: list[Constant] = []
-        for _ in range(n):
-            start = self.offset()
-            const = self.parse(self.structs.Constant, "constant")
-            if const.type == LUA_TBOOLEAN:
-                constants.append(const.value != 0)
-            elif const.type == LUA_TSTRING and const.value is None:
-                raise LcFormatError("bad constant", start)  # a NULL string constant
-            elif const.type == LUA_TNUMBER and self.convert_number is not None:
-                constants.append(self.convert_number(const.value))
+        for _ in range(self.load_int()):
+            start = self.pos
+            kind = self.load_char()
+            if kind == LUA_TNIL:
+                constants.append(None)
+            elif kind == LUA_TBOOLEAN:
+                constants.append(self.load_char() != 0)
+            elif kind == LUA_TNUMBER:
+                constants.append(self.load_number())
+            elif kind == LUA_TSTRING:
+                value = self.load_string()
+                constants.append(NULL_STRING if value is None else value)
             else:
-                constants.append(const.value)
+                raise LcFormatError("bad constant", start)
         f.constants = constants
 
     def load_debug(self, f: Proto) -> None:
         if self.target.packed_lineinfo:
-            start = self.offset()
-            n = self.load_count(1)
+            n = self.load_int()
             self.align4()
             if n:
-                packed = self.load_block(n)
-                if packed[-1] != 0 or 0 in packed[:-1]:
-                    raise LcFormatError("bad line info", start)
-                f.packedlineinfo = packed[:-1]
+                # lundump keeps the n bytes as they are; what follows uses them as a
+                # C string (ldump's strlen, luaG_getline stops at a NUL): a missing
+                # terminator is taken as if a NUL followed the bytes
+                raw = self.load_block(n)
+                f.packedlineinfo = raw[:-1] if raw[-1] == 0 else raw
                 f.lineinfo = decode_line_info(f.packedlineinfo)
         else:
-            n = self.load_count(4)
+            n = self.load_int()
             lines = array("i")
             lines.frombytes(self.load_block(4 * n))
-            if not _LITTLE:
+            if self.byteswap_words:
                 lines.byteswap()
             f.lineinfo = lines.tolist()
-        n = self.load_count(self.target.sizet_size + 8)
-        for _ in range(n):
-            start = self.offset()
-            var = self.parse(self.structs.LocVar, "local variable")
-            if var.varname is None:
-                raise LcFormatError("bad local variable", start)
-            f.locvars.append(LocVar(var.varname, var.startpc, var.endpc))
-        n = self.load_count(self.target.sizet_size)
-        for _ in range(n):
-            start = self.offset()
-            name = self.load_string()
-            if name is None:
-                raise LcFormatError("bad upvalue name", start)
-            f.upvalues.append(name)
+        for _ in range(self.load_int()):
+            varname = self.load_string()  # NULL names load (the listing cannot show them)
+            f.locvars.append(LocVar(varname, self.load_int(), self.load_int()))
+        f.upvalues = [self.load_string() for _ in range(self.load_int())]
+
+
+class _NullString(bytes):
+    """A string constant stored with length 0: lundump loads it as a NULL TString,
+    ldump writes it back the same way."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NULL_STRING"
+
+
+NULL_STRING = _NullString()
+
+_INTEGER_CODES = {1: "b", 2: "h", 4: "i", 8: "q"}
+
+
+def _huge_buffer_error(size: int) -> str:
+    # luaM_reallocv refuses n+1 > MAX_SIZET (size_t max - 2) as too big; any other
+    # size near 2**64 fails in the allocator
+    n = (size - 0x100000000) & 0xFFFFFFFFFFFFFFFF  # sign-extended to size_t
+    if (n + 1) & 0xFFFFFFFFFFFFFFFF > 0xFFFFFFFFFFFFFFFF - 2:
+        return "memory allocation error: block too big"
+    return "not enough memory"
 
 
 # ---------------------------------------------------------------------------

@@ -334,14 +334,21 @@ def boot(flash: SimulatedFlash, integral: bool = False) -> BootResult:
 class _FlashReader:
     """Follows mapped addresses in a booted partition (ImageError when one is bad)."""
 
-    def __init__(self, flash: SimulatedFlash, target: Target):
+    def __init__(self, flash: SimulatedFlash, target: Target, image_size: int | None = None):
         self.flash = flash
+        # what is read back lies in the image (the flash after it is erased): a crafted
+        # count cannot make the model read gigabytes of a large partition
+        limit = flash.size if image_size is None else min(flash.size, image_size)
+        self.end = flash.base + limit
         self.structs = ImageStructs(target)
         self.strings: dict[int, bytes] = {}
+        self.protos: dict[int, Proto] = {}  # by address
 
     def read(self, address: int, length: int, what: str) -> bytes:
         if not self.flash.contains(address, length) or address % WORD:
             raise ImageError(f"{what} at 0x{address:08x} lies outside the LFS partition")
+        if address + length > self.end:
+            raise ImageError(f"{what} at 0x{address:08x} lies outside the LFS image")
         return self.flash.read(address - self.flash.base, length)
 
     def words(self, address: int, count: int, what: str) -> array:
@@ -383,8 +390,18 @@ class _FlashReader:
         return self.string(address - FLASH_TS_WORDS * WORD)
 
     def proto(self, address: int, depth: int = 0) -> Proto:
+        """The Proto at `address`, read once: Protos that several parents point at (the
+        firmware runs such an image) come back as one shared object, so a crafted image
+        whose functions share children costs one visit per address, not one per path."""
+        done = self.protos.get(address)
+        if done is not None:
+            return done
         if depth > 200:
             raise ImageError("Proto nesting too deep (a cycle?)")
+        f = self.protos[address] = self._read_proto(address, depth)
+        return f
+
+    def _read_proto(self, address: int, depth: int) -> Proto:
         rec = self.parse(self.structs.proto, address, PROTO_WORDS * WORD, "Proto")
         tv = self.structs.tvalue_size
         constants = []
@@ -450,6 +467,6 @@ def read_partition(flash: SimulatedFlash, integral: bool = False) -> Proto:
     result = boot(flash, integral)
     if not result.booted:
         raise LoaderError(result.message.rstrip("\n"))
-    reader = _FlashReader(flash, firmware_target(integral))
+    reader = _FlashReader(flash, firmware_target(integral), result.flash_size)
     reader.read_rostrt(result)
     return reader.proto(result.main_proto)

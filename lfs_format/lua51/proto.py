@@ -7,7 +7,10 @@ and what the loader reads back. Field names follow Lua 5.1's `lobject.h`
 Constants are plain Python values: `None` (nil), `bool`, `float` (float
 build) or `int` (integer build) for numbers, and `bytes` for strings. Lua
 strings are always `bytes`. Because `True == 1` in Python, compare constants
-with `constant_key`, never with `==` alone.
+with `constant_key`, never with `==` alone. A `.lc` input can also hold a
+NULL string constant (`lc.NULL_STRING`, an empty `bytes` subclass) and NULL
+(`None`) local or upvalue names; the compiler never makes them, and of the
+consumers only `.lc` dumping accepts them.
 """
 
 from collections import namedtuple
@@ -44,7 +47,8 @@ class Proto:
 
     `code` holds raw 32-bit instruction words. `packedlineinfo` is NodeMCU's
     packed line info without its trailing NUL, or None when the function has no
-    line info (stripped, or a synthetic combined main). `lineinfo` is one line
+    line info (stripped, or a synthetic combined main); read from a `.lc` input
+    it may hold a NUL, and only the bytes before it are written back. `lineinfo` is one line
     per instruction: as the code generator recorded it, as a stock dump stores
     it, or as decoded from `packedlineinfo` (which NodeMCU's rewind bug can
     make differ from what the compiler recorded); it is empty when there is no

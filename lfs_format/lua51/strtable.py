@@ -10,6 +10,8 @@ stock Lua 5.1, so `HostStringTable` simulates its hash part exactly
 
 from collections.abc import Iterator
 
+from ..errors import ImageError
+from .lc import NULL_STRING
 from .proto import Proto
 
 _NONE = -1  # a NULL `next` link
@@ -152,20 +154,35 @@ class HostStringTable:
 def proto_strings(f: Proto) -> Iterator[bytes]:
     """The strings of a proto tree in scanProtoStrings order (pre-order).
 
-    Packed line info is interned as a C string, so it stops at a NUL.
+    Packed line info is interned as a C string, so it stops at a NUL. A NULL
+    name or string constant (possible in a `.lc` input) is an ImageError:
+    luac.cross dereferences it and dies of SIGSEGV.
     """
     if f.source is not None:
         yield f.source
     if f.packedlineinfo is not None:
         yield f.packedlineinfo.split(b"\0", 1)[0]
     for k in f.constants:
+        if k is NULL_STRING:
+            raise _null_string()
         if isinstance(k, bytes):
             yield k
-    yield from f.upvalues
+    for name in f.upvalues:
+        if name is None:
+            raise _null_string()
+        yield name
     for var in f.locvars:
+        if var.varname is None:
+            raise _null_string()
         yield var.varname
     for child in f.protos:
         yield from proto_strings(child)
+
+
+def _null_string() -> ImageError:
+    return ImageError(
+        "cannot build an LFS image with a NULL string (a name or string constant of length 0)"
+    )
 
 
 def collect_strings(main: Proto) -> HostStringTable:

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
+from lfs_format.errors import LuacrossError
+from lfs_format.lua51.lc import NULL_STRING
 from lfs_format.lua51.lineinfo import decode_line_info
 from lfs_format.lua51.opcodes import (
     BITRK,
@@ -99,9 +101,17 @@ def print_listing(proto: Proto, out: TextIO, *, full: bool, target: Target) -> N
     Formatter(out, target).print_function(proto, full)
 
 
-def _cstr(s: bytes) -> str:
+def _cstr(s: bytes | None) -> str:
     """A Lua string as C's `%s` prints it: up to the first NUL, one char per byte."""
+    if s is None:
+        raise _null_string()
     return s.split(b"\0", 1)[0].decode("latin-1")
+
+
+def _null_string() -> LuacrossError:
+    # a .lc input can hold NULL names and string constants (length 0): lundump loads
+    # them, ldump writes them back, but luac.cross's listing dereferences them and crashes
+    return LuacrossError("cannot list a NULL string (a name or string constant of length 0)")
 
 
 def _plural(n: int) -> str:
@@ -248,6 +258,8 @@ class Formatter:
             return "nil"
         if isinstance(value, bool):
             return "true" if value else "false"
+        if value is NULL_STRING:
+            raise _null_string()
         if isinstance(value, bytes):
             return '"' + "".join(_STRING_CHARS[byte] for byte in value) + '"'
         if self.integral:
