@@ -86,7 +86,7 @@ class _ChunkBuilder:
     def __init__(self, draw, integral: bool) -> None:
         self.draw = draw
         self.integral = integral
-        self.budget = draw(st.integers(3, 70))  # statements left
+        self.budget = self.count(3, 70)  # statements left
         self.func = _Func(None, is_vararg=True, depth=0)
         self.block_depth = 0
         self.listed = 0  # length of the last exprlist
@@ -95,17 +95,20 @@ class _ChunkBuilder:
     # -- drawing helpers -------------------------------------------------------
 
     def pick(self, options: list):
-        return options[self.draw(st.integers(0, len(options) - 1))]
+        return options[self.count(0, len(options) - 1)]
 
     def chance(self, percent: int) -> bool:
-        return self.draw(st.integers(0, 99)) < percent
+        return self.count(0, 99) < percent
 
     def count(self, lo: int, hi: int) -> int:
         return self.draw(st.integers(lo, hi))
 
+    def real(self) -> float:
+        return self.draw(st.floats(min_value=0, allow_nan=False, allow_infinity=False))
+
     def sep(self) -> str:
         """Whitespace between tokens: mostly a space, sometimes line breaks."""
-        kind = self.draw(st.integers(0, 199))
+        kind = self.count(0, 199)
         if kind < 160:
             return " "
         if kind < 190:
@@ -183,8 +186,7 @@ class _ChunkBuilder:
         if kind == 3 or self.integral:
             return hex(self.count(0, 2**40)).replace("x", self.pick(["x", "X"]))
         if kind == 2:
-            value = self.draw(st.floats(min_value=0, allow_nan=False, allow_infinity=False))
-            return repr(value)
+            return repr(self.real())
         sign = self.pick(["", "+", "-"])
         return f"{self.count(0, 99)}.{self.count(0, 999)}e{sign}{self.count(0, 30)}"
 
@@ -673,6 +675,27 @@ def lua_chunks_with_features(draw, integral: bool = False) -> tuple[bytes, froze
     text = builder.chunk()
     newline = draw(st.sampled_from(["\n", "\n", "\n", "\r\n", "\r"]))
     return text.replace("\n", newline).encode("latin-1"), frozenset(builder.reached)
+
+
+class _SeededChunkBuilder(_ChunkBuilder):
+    """The same builder drawing from a seeded `random.Random`: a fixed set of
+    chunks whatever state hypothesis is in (for the feature-coverage test)."""
+
+    def __init__(self, seed: int, integral: bool) -> None:
+        self.rng = random.Random(seed)
+        super().__init__(None, integral)
+
+    def count(self, lo: int, hi: int) -> int:
+        return self.rng.randint(lo, hi)
+
+    def real(self) -> float:
+        return self.rng.choice([0.0, 0.5, 1e300, 5e-324, 123456.789, self.rng.random() * 1e6])
+
+
+def seeded_chunk(seed: int, integral: bool = False) -> tuple[bytes, frozenset[str]]:
+    """The chunk `seed` stands for, and the FEATURES it reached."""
+    builder = _SeededChunkBuilder(seed, integral)
+    return builder.chunk().encode("latin-1"), frozenset(builder.reached)
 
 
 def lua_chunks(integral: bool = False) -> st.SearchStrategy[bytes]:
