@@ -159,6 +159,20 @@ def str2number(text: bytes, target: Lua53Target) -> int | float | None:
 # --- scanner ------------------------------------------------------------------
 
 _NAME = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+_FAST = re.compile(
+    rb"""[ \t\f\v]*(?:
+    (\n\r?|\r\n?)                                      # 1 one line break (inclinenumber)
+    |([A-Za-z_][A-Za-z0-9_]*)                           # 2 name or reserved word
+    |(==|<=|>=|~=|//|::|<<|>>|\.\.\.|\.\.)              # 3 two- or three-byte symbol
+    |(-(?!-)|\[(?![\[=])|\.(?![0-9.])|[+*/%^\#&~|<>=(){}\];:,])  # 4 one-byte symbol
+    |("[^"\\\n\r]*"|'[^'\\\n\r]*')                    # 5 short string without escapes
+    )?""",
+    re.VERBOSE,
+)
+_TWO_CHAR = {
+    b"==": TK_EQ, b"<=": TK_LE, b">=": TK_GE, b"~=": TK_NE, b"//": TK_IDIV, b"::": TK_DBCOLON,
+    b"<<": TK_SHL, b">>": TK_SHR, b"...": TK_DOTS, b"..": TK_CONCAT,
+}  # fmt: skip
 _DEC_NUMERAL = re.compile(rb"\.?[0-9](?:[eE][+-]?|[0-9a-fA-F.])*")
 _HEX_NUMERAL = re.compile(rb"0[xX](?:[pP][+-]?|[0-9a-fA-F.])*")
 _SPACES = re.compile(rb"[ \f\t\v]+")
@@ -255,7 +269,34 @@ class LexState:
         src = self.source
         end = len(src)
         pos = self.pos
+        fast = _FAST.match
         while True:
+            # fast path: blanks, then a line break, a name, an operator or a short
+            # string without escapes; anything else goes through llex's switch below
+            m = fast(src, pos)
+            group = m.lastindex  # type: ignore[union-attr]
+            pos = m.end()  # type: ignore[union-attr]
+            if group is not None:
+                text = m.group(group)  # type: ignore[union-attr]
+                if group == 1:
+                    self.linenumber += 1
+                    continue
+                self.pos = pos
+                if group == 2:
+                    self.buff = text
+                    kind = RESERVED.get(text)
+                    if kind is not None:
+                        return kind, None
+                    return TK_NAME, text
+                if group == 3:
+                    self.buff = b"." if text[0] == 46 else b""
+                    return _TWO_CHAR[text], None
+                if group == 4:
+                    c = text[0]
+                    self.buff = b"." if c == 46 else (b"[" if c == 91 else b"")
+                    return c, None
+                self.buff = text  # group 5
+                return TK_STRING, text[1:-1]
             if pos >= end:
                 self.pos = pos
                 self.buff = b""
