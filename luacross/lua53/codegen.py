@@ -63,6 +63,7 @@ from lfs_format.lua53.opcodes import (
 )
 from lfs_format.lua53.proto import Constant, Proto
 from lfs_format.target import Lua53Target
+from luacross.lua53.lexer import LuaSyntaxError, to_float32
 
 NO_JUMP = -1
 LUA_MULTRET = -1
@@ -124,6 +125,11 @@ class ExpDesc:
         self.t, self.f = o.t, o.f
 
 
+def growvector_error(what: str, limit: int) -> LuaSyntaxError:
+    """luaM_growaux_'s error: a runtime error raised from C, so without position."""
+    return LuaSyntaxError(f"too many {what} (limit is {limit})")
+
+
 class BlockCnt:
     """A block being compiled (lparser.c BlockCnt)."""
 
@@ -148,7 +154,7 @@ class FuncState:
     """
 
     __slots__ = (
-        "f", "prev", "ls", "bl", "pc", "lasttarget", "jpc", "nk", "np", "nactvar",
+        "f", "prev", "ls", "bl", "pc", "lasttarget", "jpc", "nk", "np", "nactvar", "nlocvars",
         "firstlocal", "freereg", "code", "k", "lineinfo", "kcache", "upnames", "target",
         "syntaxerror",
     )  # fmt: skip
@@ -170,6 +176,7 @@ class FuncState:
         self.nk = 0
         self.np = 0
         self.nactvar = 0
+        self.nlocvars = 0  # locals ever declared (registerlocalvar)
         self.firstlocal = 0
         self.freereg = 0
         self.code = f.code
@@ -385,8 +392,8 @@ class FuncState:
                 return idx
         n = self.nk
         self.kcache[key] = n
-        if n > MAXARG_AX:
-            raise self.syntaxerror("too many constants")
+        if n >= MAXARG_AX:
+            raise growvector_error("constants", MAXARG_AX)
         if n < len(k):
             k[n] = v
         else:
@@ -810,10 +817,7 @@ def _py_pow(a: float, b: float) -> float:
 _POWF, _POW = _load_libm()
 
 
-def _to_f32(x: float) -> float:
-    from luacross.lua53.lexer import to_float32
-
-    return to_float32(x)
+_to_f32 = to_float32
 
 
 def _wrap(x: int, bits: int) -> int:

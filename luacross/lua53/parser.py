@@ -13,6 +13,7 @@ from lfs_format.lua53.opcodes import (
     LFIELDS_PER_FLUSH,
     LUAI_MAXCCALLS,
     MAX_INT,
+    MAXARG_BX,
     MAXUPVAL,
     MAXVARS,
     OP_CALL,
@@ -54,6 +55,7 @@ from luacross.lua53.codegen import (
     BlockCnt,
     ExpDesc,
     FuncState,
+    growvector_error,
     int2fb,
 )
 from luacross.lua53.lexer import (
@@ -124,6 +126,7 @@ _PRIORITY = (
     (3, 3), (3, 3), (3, 3), (3, 3), (3, 3), (3, 3), (2, 2), (1, 1),
 )  # fmt: skip
 UNARY_PRIORITY = 12
+SHRT_MAX = 32767  # limit of the local variable and label/goto arrays
 
 
 class Labeldesc:
@@ -216,6 +219,9 @@ class Parser:
 
     def new_localvar(self, name: bytes) -> None:
         fs = self.fs
+        if fs.nlocvars >= SHRT_MAX:  # registerlocalvar's luaM_growvector
+            raise growvector_error("local variables", SHRT_MAX)
+        fs.nlocvars += 1
         self.checklimit(fs, len(self.actvar) + 1 - fs.firstlocal, MAXVARS, "local variables")
         self.actvar.append(name)
 
@@ -326,6 +332,8 @@ class Parser:
         return False
 
     def newlabelentry(self, lst: list[Labeldesc], name: bytes, line: int, pc: int) -> int:
+        if len(lst) >= SHRT_MAX:
+            raise growvector_error("labels/gotos", SHRT_MAX)
         lst.append(Labeldesc(name, pc, line, self.fs.nactvar))
         return len(lst) - 1
 
@@ -413,6 +421,8 @@ class Parser:
 
     def addprototype(self) -> Proto:
         fs = self.fs
+        if fs.np >= MAXARG_BX:
+            raise growvector_error("functions", MAXARG_BX)
         clp = Proto()
         fs.f.protos.append(clp)
         fs.np += 1
