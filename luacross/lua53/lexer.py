@@ -97,17 +97,6 @@ def token2str(token: int) -> str:
     return f"'{text}'" if token < TK_EOS else text
 
 
-def skip_file_prefix(data: bytes) -> bytes:
-    """lauxlib.c luaL_loadfilex's view of a file: a UTF-8 BOM dropped, and a first
-    line starting with '#' replaced by a bare newline."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    if data.startswith(b"#"):
-        end = data.find(b"\n")
-        data = b"\n" + (data[end + 1 :] if end >= 0 else b"")
-    return data
-
-
 # --- numerals (lobject.c luaO_str2num) ----------------------------------------
 
 _DEC_INT = re.compile(rb"[0-9]+")

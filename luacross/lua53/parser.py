@@ -1131,8 +1131,8 @@ class LHSAssign:
 def compile_source(source: bytes, chunkname: bytes, target: Lua53Target) -> Proto:
     """Compile a Lua 5.3 chunk as NodeMCU's luac.cross (luaY_parser) does.
 
-    `source` is what lua_load reads (see `lexer.skip_file_prefix` for what
-    luaL_loadfile drops first); `chunkname` e.g. b"@file.lua" or b"=stdin".
+    `source` is what lua_load reads (`luacross.lua53.core.loadfile_stream` makes
+    it from a file as luaL_loadfile does); `chunkname` e.g. b"@file.lua" or b"=stdin".
     Raises LuaSyntaxError with luac.cross's message (without the program name).
     """
     if sys.getrecursionlimit() < MIN_RECURSION_LIMIT:
