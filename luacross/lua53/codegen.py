@@ -63,7 +63,7 @@ from lfs_format.lua53.opcodes import (
 )
 from lfs_format.lua53.proto import Constant, Proto
 from lfs_format.target import Lua53Target
-from luacross.lua53.lexer import LuaSyntaxError, to_float32
+from luacross.lua53.lexer import LexState, LuaSyntaxError, to_float32
 
 NO_JUMP = -1
 LUA_MULTRET = -1
@@ -162,13 +162,14 @@ class FuncState:
     def __init__(
         self,
         f: Proto,
+        ls: LexState,
         kcache: dict[object, int],
         target: Lua53Target,
         syntaxerror: Callable[[str], Exception],
     ) -> None:
         self.f = f
         self.prev: FuncState | None = None
-        self.ls: object = None
+        self.ls = ls
         self.bl: BlockCnt | None = None
         self.pc = 0
         self.lasttarget = 0
@@ -191,7 +192,8 @@ class FuncState:
 
     def code_(self, i: int, line: int) -> int:
         """luaK_code: emit `i` for source `line` (ls->lastline)."""
-        self.dischargejpc()
+        if self.jpc != NO_JUMP:
+            self.dischargejpc()
         pc = self.pc
         code = self.code
         if pc < len(code):
@@ -208,19 +210,16 @@ class FuncState:
         self.lineinfo.add(self.pc - 1, line)
 
     def code_abc(self, o: int, a: int, b: int, c: int) -> int:
-        return self.code_(o | (a << POS_A) | (b << POS_B) | (c << POS_C), self.lastline())
+        return self.code_(o | (a << POS_A) | (b << POS_B) | (c << POS_C), self.ls.lastline)
 
     def code_abx(self, o: int, a: int, bc: int) -> int:
-        return self.code_(o | (a << POS_A) | (bc << POS_BX), self.lastline())
+        return self.code_(o | (a << POS_A) | (bc << POS_BX), self.ls.lastline)
 
     def code_asbx(self, o: int, a: int, sbx: int) -> int:
         return self.code_abx(o, a, sbx + MAXARG_SBX)
 
-    def lastline(self) -> int:
-        return self.ls.lastline  # type: ignore[attr-defined, no-any-return]
-
     def codeextraarg(self, a: int) -> int:
-        return self.code_(OP_EXTRAARG | (a << POS_A), self.lastline())
+        return self.code_(OP_EXTRAARG | (a << POS_A), self.ls.lastline)
 
     def codek(self, reg: int, k: int) -> int:
         if k <= MAXARG_BX:

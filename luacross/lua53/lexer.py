@@ -155,6 +155,8 @@ _FAST = re.compile(
     |(==|<=|>=|~=|//|::|<<|>>|\.\.\.|\.\.)              # 3 two- or three-byte symbol
     |(-(?!-)|\[(?![\[=])|\.(?![0-9.])|[+*/%^\#&~|<>=(){}\];:,])  # 4 one-byte symbol
     |("[^"\\\n\r]*"|'[^'\\\n\r]*')                    # 5 short string without escapes
+    |([0-9]+)(?![0-9A-Za-z.])                            # 6 decimal integer numeral
+    |(--(?!\[=*\[)[^\r\n]*)                             # 7 a short comment
     )?""",
     re.VERBOSE,
 )
@@ -186,7 +188,7 @@ class LexState:
 
     __slots__ = (
         "source", "pos", "chunkname", "target", "linenumber", "lastline", "t", "seminfo",
-        "ahead", "ahead_seminfo", "buff", "fs", "nccalls", "envn",
+        "ahead", "ahead_seminfo", "buff", "fs", "nccalls", "envn", "maxint",
     )  # fmt: skip
 
     NO_AHEAD = -2
@@ -206,6 +208,7 @@ class LexState:
         self.fs: object = None  # the parser's current FuncState
         self.nccalls = 0
         self.envn = b"_ENV"
+        self.maxint = (1 << (8 * target.int_size - 1)) - 1
 
     # --- errors ---
 
@@ -266,26 +269,38 @@ class LexState:
             group = m.lastindex  # type: ignore[union-attr]
             pos = m.end()  # type: ignore[union-attr]
             if group is not None:
-                text = m.group(group)  # type: ignore[union-attr]
                 if group == 1:
                     self.linenumber += 1
                     continue
-                self.pos = pos
+                if group == 7:
+                    continue
+                text = m.group(group)  # type: ignore[union-attr]
                 if group == 2:
+                    self.pos = pos
                     self.buff = text
                     kind = RESERVED.get(text)
                     if kind is not None:
                         return kind, None
                     return TK_NAME, text
                 if group == 3:
+                    self.pos = pos
                     self.buff = b"." if text[0] == 46 else b""
                     return _TWO_CHAR[text], None
                 if group == 4:
+                    self.pos = pos
                     c = text[0]
                     self.buff = b"." if c == 46 else (b"[" if c == 91 else b"")
                     return c, None
-                self.buff = text  # group 5
-                return TK_STRING, text[1:-1]
+                if group == 5:
+                    self.pos = pos
+                    self.buff = text
+                    return TK_STRING, text[1:-1]
+                value = int(text)  # group 6
+                if value <= self.maxint:
+                    self.pos = pos
+                    self.buff = text
+                    return TK_INT, value
+                pos = m.start(group)  # type: ignore[union-attr]  # a float: the slow path
             if pos >= end:
                 self.pos = pos
                 self.buff = b""
@@ -311,8 +326,8 @@ class LexState:
             elif c == 91:  # '['
                 sep, after = self._skip_sep(pos)
                 if sep >= 2:
-                    self.pos, value = self._read_long_string(after, sep, True)
-                    return TK_STRING, value
+                    self.pos, string = self._read_long_string(after, sep, True)
+                    return TK_STRING, string
                 if sep == 0:
                     self.buff = src[pos:after]
                     self.pos = after

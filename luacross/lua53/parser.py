@@ -399,9 +399,8 @@ class Parser:
     # --- functions --------------------------------------------------------------------
 
     def open_func(self, f: Proto, bl: BlockCnt) -> FuncState:
-        fs = FuncState(f, self.kcache, self.target, self.syntaxerror)
+        fs = FuncState(f, self.ls, self.kcache, self.target, self.syntaxerror)
         fs.prev = self.fs
-        fs.ls = self.ls
         self.fs = fs
         fs.firstlocal = len(self.actvar)
         f.source = self.ls.chunkname
