@@ -8,6 +8,7 @@ info ends with the 0 byte `close_func` appends.
 """
 
 import sys
+from typing import cast
 
 from lfs_format.lua53.opcodes import (
     LFIELDS_PER_FLUSH,
@@ -207,7 +208,7 @@ class Parser:
             raise self.error_expected(TK_NAME)
         name = ls.seminfo
         ls.next()
-        return name  # type: ignore[return-value]
+        return cast(bytes, name)
 
     def codestring(self, e: ExpDesc, s: bytes) -> None:
         e.init(VK, self.fs.stringk(s))
@@ -255,10 +256,10 @@ class Parser:
         if v >= 0:
             var.init(VLOCAL, v)
             if not base:
-                bl = fs.bl
-                while bl.nactvar > v:  # type: ignore[union-attr]
-                    bl = bl.previous  # type: ignore[union-attr]
-                bl.upval = True  # type: ignore[union-attr]
+                bl = cast(BlockCnt, fs.bl)  # markupval
+                while bl.nactvar > v:
+                    bl = cast(BlockCnt, bl.previous)
+                bl.upval = True
             return
         try:
             idx = fs.upnames.index(n)
@@ -319,13 +320,13 @@ class Parser:
 
     def findlabel(self, g: int) -> bool:
         fs = self.fs
-        bl = fs.bl
+        bl = cast(BlockCnt, fs.bl)
         gt = self.gt[g]
         labels = self.label
-        for i in range(bl.firstlabel, len(labels)):  # type: ignore[union-attr]
+        for i in range(bl.firstlabel, len(labels)):
             lb = labels[i]
             if lb.name == gt.name:
-                if gt.nactvar > lb.nactvar and (bl.upval or len(labels) > bl.firstlabel):  # type: ignore[union-attr]
+                if gt.nactvar > lb.nactvar and (bl.upval or len(labels) > bl.firstlabel):
                     fs.patchclose(gt.pc, lb.nactvar)
                 self.closegoto(g, lb)
                 return True
@@ -338,7 +339,7 @@ class Parser:
         return len(lst) - 1
 
     def findgotos(self, lb: Labeldesc) -> None:
-        i = self.fs.bl.firstgoto  # type: ignore[union-attr]
+        i = cast(BlockCnt, self.fs.bl).firstgoto
         gl = self.gt
         while i < len(gl):
             if gl[i].name == lb.name:
@@ -379,8 +380,7 @@ class Parser:
         return self.semerror(msg)
 
     def leaveblock(self, fs: FuncState) -> None:
-        bl = fs.bl
-        assert bl is not None  # every function has its outermost block
+        bl = cast(BlockCnt, fs.bl)  # every function has its outermost block
         if bl.previous is not None and bl.upval:
             j = fs.jump()
             fs.patchclose(j, bl.nactvar)
@@ -428,8 +428,7 @@ class Parser:
         return clp
 
     def codeclosure(self, v: ExpDesc) -> None:
-        fs = self.fs.prev
-        assert fs is not None  # a nested function always has an enclosing one
+        fs = cast(FuncState, self.fs.prev)  # a nested function's enclosing one
         v.init(VRELOCABLE, fs.code_abx(OP_CLOSURE, 0, fs.np - 1))
         fs.exp2nextreg(v)
 
@@ -614,7 +613,7 @@ class Parser:
         elif t == _LBRACE:
             self.constructor(args)
         elif t == TK_STRING:
-            self.codestring(args, ls.seminfo)  # type: ignore[arg-type]
+            self.codestring(args, cast(bytes, ls.seminfo))
             ls.next()
         else:
             raise self.syntaxerror("function arguments expected")
@@ -678,12 +677,12 @@ class Parser:
         t = ls.t
         if t == TK_FLT:
             v.init(VKFLT, 0)
-            v.nval = ls.seminfo  # type: ignore[assignment]
+            v.nval = cast(float, ls.seminfo)
         elif t == TK_INT:
             v.init(VKINT, 0)
-            v.ival = ls.seminfo  # type: ignore[assignment]
+            v.ival = cast(int, ls.seminfo)
         elif t == TK_STRING:
-            self.codestring(v, ls.seminfo)  # type: ignore[arg-type]
+            self.codestring(v, cast(bytes, ls.seminfo))
         elif t == TK_NIL:
             v.init(VNIL, 0)
         elif t == TK_TRUE:
@@ -806,7 +805,7 @@ class Parser:
         self.findlabel(g)
 
     def checkrepeated(self, fs: FuncState, label: bytes) -> None:
-        for i in range(fs.bl.firstlabel, len(self.label)):  # type: ignore[union-attr]
+        for i in range(cast(BlockCnt, fs.bl).firstlabel, len(self.label)):
             lb = self.label[i]
             if lb.name == label:
                 raise self.semerror(f"label '{decode(label)}' already defined on line {lb.line}")
@@ -823,7 +822,7 @@ class Parser:
         lb = self.label[idx]
         self.skipnoopstat()
         if self.block_follow(False):
-            lb.nactvar = fs.bl.nactvar  # type: ignore[union-attr]
+            lb.nactvar = cast(BlockCnt, fs.bl).nactvar
         self.findgotos(lb)
 
     def whilestat(self, line: int) -> None:
