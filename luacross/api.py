@@ -72,7 +72,7 @@ def core_of(target: "Target | Lua53Target") -> ModuleType:
 
     Every core offers the same functions (`load_inputs`, `combine`,
     `list_chunk`, `dump_lc`, `build_image`, `check_options`) and constants
-    (`VERSION_TEXT`, `DEFAULT_OUTPUT`, `LUAC_OPTIONS`).
+    (`VERSION_TEXT`, `DEFAULT_OUTPUT`, `LUAC_OPTIONS`, `DASH_OUTPUT_NAMES`).
     """
     return import_module(target.core)
 

@@ -202,6 +202,8 @@ def parse_args(argv: list[str]) -> Options:
         raise UsageError("unrecognized option '-F'")
     if not opts.output_given:
         opts.output = core.DEFAULT_OUTPUT
+    elif opts.output is not None and opts.output[0] == "-" and not core.DASH_OUTPUT_NAMES:
+        raise UsageError("'-o' needs argument")
     opts.files = [None if name == "-" else name for name in argv[i:]]
     if not opts.files and (opts.listing or not opts.dumping):
         opts.dumping = False

@@ -1,7 +1,7 @@
 """NodeMCU's Lua 5.1 core as `luacross.api` drives it (`Target.core`).
 
 Every core module offers the same small set: `VERSION_TEXT`, `DEFAULT_OUTPUT`,
-`LUAC_OPTIONS`, `check_options`, `load_inputs`, `combine`, `list_chunk`,
+`LUAC_OPTIONS`, `DASH_OUTPUT_NAMES`, `check_options`, `load_inputs`, `combine`, `list_chunk`,
 `dump_lc` and `build_image`; the API picks the module once, from the target.
 This one follows app/lua/luac_cross/luac.c over the 5.1 compiler
 (`luacross.parser`, `luacross.combine`, `luacross.listing`) and formats
@@ -9,15 +9,20 @@ This one follows app/lua/luac_cross/luac.c over the 5.1 compiler
 """
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from lfs_format import lc
 from lfs_format.errors import LcFormatError
 from lfs_format.proto import Proto
 from lfs_format.target import Target
 
+if TYPE_CHECKING:
+    from luacross.api import ImageResult
+
 VERSION_TEXT = "Lua 5.1.4  Copyright (C) 1994-2011 Lua.org, PUC-Rio"  # LUA_RELEASE, LUA_COPYRIGHT
 DEFAULT_OUTPUT = "luac.out"
 LUAC_OPTIONS: frozenset[str] = frozenset()  # luac.c options beyond those both cores share
+DASH_OUTPUT_NAMES = True  # `-o -x` writes a file named "-x"
 
 
 def check_options(*, absolute: bool, execute: bool) -> None:
@@ -86,7 +91,7 @@ def build_image(
     address: int | None = None,
     best: bool = False,
     strip_image: bool = False,
-):  # -> luacross.api.ImageResult
+) -> "ImageResult":
     """Lay out `main` (a lookup main) as an LFS image; compress it unless absolute."""
     from lfs_format import compress, image
     from luacross.api import ImageResult

@@ -16,6 +16,7 @@ a per-listing counter, given to each function in order of first appearance.
 
 import math
 
+from lfs_format.errors import LuacrossError
 from lfs_format.lua53.lineinfo import decode_line_info
 from lfs_format.lua53.opcodes import (
     OP_CLOSURE,
@@ -273,7 +274,18 @@ class Formatter:
 
 
 def list_chunk(main: Proto, *, full: bool, target: Lua53Target) -> bytes:
-    """The bytes luac.cross prints for `-l` (`full`: `-l -l`) of `main`."""
+    """The bytes luac.cross prints for `-l` (`full`: `-l -l`) of `main`.
+
+    5.3's lundump does not verify code, so a damaged `.lc` input can name a
+    constant, upvalue, function or opcode that does not exist; luac.cross then
+    prints whatever memory holds, luacross refuses (one line, no listing).
+    """
     formatter = Formatter(target)
-    formatter.print_function(main, full, None)
+    try:
+        formatter.print_function(main, full, None)
+    except IndexError:
+        raise LuacrossError(
+            "cannot list a chunk whose code names a constant, upvalue, function or opcode "
+            "it does not have (a damaged .lc input)"
+        ) from None
     return b"".join(formatter.out)
