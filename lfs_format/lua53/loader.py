@@ -12,6 +12,13 @@ Where the firmware does not check (a string index beyond the list, a module
 name that is not a string), luacross stops with a message of its own instead of
 reading stray memory.
 
+Some bytes the loader writes are never initialised by it: the padding of an
+upvalue descriptor (stack memory), the padding after a Proto's maxstacksize
+(heap memory), the value of a nil constant and the upper half of a boolean's
+in the 64-bit build. luacross writes zeros there (nil and boolean: what the
+previous constant left, as luac.cross usually does); `LoadedImage.undefined`
+lists these byte ranges, which the firmware never reads.
+
 Two firmware quirks are kept: the fixed strings are added with only "nil" and
 "function" de-duplicated (`addTSnodup`), so "userdata" is in flash twice and
 a reference to the dumper's "thread" or "proto" loads the string after it
@@ -64,7 +71,7 @@ def loader_fixed_strings() -> list[tuple[bytes, int]]:
 class LoadedImage:
     """What the loader made of an image."""
 
-    __slots__ = ("seed", "timestamp", "names", "protos", "flash", "strings")
+    __slots__ = ("seed", "timestamp", "names", "protos", "flash", "strings", "undefined")
 
     def __init__(self) -> None:
         self.seed = 0  # as the 32-bit header word holds it
@@ -73,6 +80,7 @@ class LoadedImage:
         self.protos: list[Proto] = []  # the module functions, same order
         self.flash = b""  # the LFS region as loaded (flash_size bytes)
         self.strings: list[bytes] = []  # the string list the image wrote
+        self.undefined: list[tuple[int, int]] = []  # (offset, length) the loader leaves as found
 
 
 class _Loader:
@@ -92,6 +100,7 @@ class _Loader:
         self.list: list[int] = []
         self.ro_use = 0  # FlashHeader nROuse: the image's short string count
         self.prev_value = b"\0" * 8  # the stack TValue's value bytes between constants
+        self.undefined: list[tuple[int, int]] = []
 
     # -- strings ----------------------------------------------------------
 
@@ -214,8 +223,12 @@ class _Loader:
         k_addr = flash.pos()
         for _ in range(n_k):
             words, value = self.constant()
-            flash.words(*words)
+            where = flash.words(*words)
             f.constants.append(value)
+            if value is None:
+                self.undefined.append((where - flash.base, 8 if self.wide else 4))
+            elif isinstance(value, bool) and self.wide:
+                self.undefined.append((where - flash.base + 4, 4))
         # LoadUpvalues
         names = r.byte()
         n_up = r.vector_count()
@@ -224,7 +237,8 @@ class _Loader:
             where, name = self.string() if names else (0, None)
             instack = r.byte()
             idx = r.byte()
-            flash.words(where, instack | idx << 8)
+            at = flash.words(where, instack | idx << 8)
+            self.undefined.append((at - flash.base + 6, 2))
             f.upvalues.append(Upvaldesc(name, instack, idx))
         # LoadDebug
         n_li = r.vector_count()
@@ -254,6 +268,7 @@ class _Loader:
         )  # fmt: skip
         if source[0]:
             self.proto_head = flash.offset(where)
+        self.undefined.append((where - flash.base + 9, 3))
         return where, f
 
     # -- the image --------------------------------------------------------
@@ -304,6 +319,7 @@ class _Loader:
         out.seed = self.seed
         out.protos = [proto for _, proto in modules]
         out.flash = bytes(flash.buf)
+        out.undefined = self.undefined
         return out
 
     def _check_header(self) -> None:

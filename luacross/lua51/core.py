@@ -24,6 +24,7 @@ DEFAULT_OUTPUT = "luac.out"
 LUAC_OPTIONS: frozenset[str] = frozenset()  # luac.c options beyond those both cores share
 DASH_OUTPUT_NAMES = True  # `-o -x` writes a file named "-x"
 PRINTS_IMAGE_SIZE = True  # -f prints "Image size: N"
+DEFAULT_MAX_SIZE: int | None = 0x40000  # the size gate without -m
 IROM0_SEG = 0x40210000  # `-a ADDR` needs ADDR - IROM0_SEG in [0, IROM0_SEGMAX]
 IROM0_SEGMAX = 0x00100000
 ADDRESS_ERROR = "'-e' absolute address must be valid flash address"
