@@ -43,6 +43,7 @@ Available options are:
   -e name  execute a lua source file
   -f       output a flash image file
   -a addr  generate an absolute, rather than position independent flash image file
+  -F image Lua 5.3, with -a: the LFS image to load (instead of source files)
   -i       generate lookup combination master (default with option -f)
   -m size  maximum LFS image in bytes
   -p       parse only
@@ -54,6 +55,7 @@ luacross options:
   --numbers 64   Lua 5.3: the LUA_NUMBER_64BITS build (64-bit integers, doubles);
                  default 32 (32-bit integers, floats)
   --int          Lua 5.1: compile for the integer build (luac.cross.int)
+  --seed N       Lua 5.3 images: the string hash seed (default: derived from the image)
   --best         smallest flash image the device can inflate (for OTA downloads)
   --strip-image  really strip debug information from flash image functions
   -h, --help     show this help
