@@ -63,6 +63,7 @@ from lfs_format.lua53.opcodes import (
 )
 from lfs_format.lua53.proto import Constant, Proto
 from lfs_format.target import Lua53Target
+from luacross.lua53.lexer import LexState, LuaSyntaxError, to_float32
 
 NO_JUMP = -1
 LUA_MULTRET = -1
@@ -124,6 +125,11 @@ class ExpDesc:
         self.t, self.f = o.t, o.f
 
 
+def growvector_error(what: str, limit: int) -> LuaSyntaxError:
+    """luaM_growaux_'s error: a runtime error raised from C, so without position."""
+    return LuaSyntaxError(f"too many {what} (limit is {limit})")
+
+
 class BlockCnt:
     """A block being compiled (lparser.c BlockCnt)."""
 
@@ -148,7 +154,7 @@ class FuncState:
     """
 
     __slots__ = (
-        "f", "prev", "ls", "bl", "pc", "lasttarget", "jpc", "nk", "np", "nactvar",
+        "f", "prev", "ls", "bl", "pc", "lasttarget", "jpc", "nk", "np", "nactvar", "nlocvars",
         "firstlocal", "freereg", "code", "k", "lineinfo", "kcache", "upnames", "target",
         "syntaxerror",
     )  # fmt: skip
@@ -156,13 +162,14 @@ class FuncState:
     def __init__(
         self,
         f: Proto,
+        ls: LexState,
         kcache: dict[object, int],
         target: Lua53Target,
         syntaxerror: Callable[[str], Exception],
     ) -> None:
         self.f = f
         self.prev: FuncState | None = None
-        self.ls: object = None
+        self.ls = ls
         self.bl: BlockCnt | None = None
         self.pc = 0
         self.lasttarget = 0
@@ -170,6 +177,7 @@ class FuncState:
         self.nk = 0
         self.np = 0
         self.nactvar = 0
+        self.nlocvars = 0  # locals ever declared (registerlocalvar)
         self.firstlocal = 0
         self.freereg = 0
         self.code = f.code
@@ -184,7 +192,8 @@ class FuncState:
 
     def code_(self, i: int, line: int) -> int:
         """luaK_code: emit `i` for source `line` (ls->lastline)."""
-        self.dischargejpc()
+        if self.jpc != NO_JUMP:
+            self.dischargejpc()
         pc = self.pc
         code = self.code
         if pc < len(code):
@@ -201,19 +210,16 @@ class FuncState:
         self.lineinfo.add(self.pc - 1, line)
 
     def code_abc(self, o: int, a: int, b: int, c: int) -> int:
-        return self.code_(o | (a << POS_A) | (b << POS_B) | (c << POS_C), self.lastline())
+        return self.code_(o | (a << POS_A) | (b << POS_B) | (c << POS_C), self.ls.lastline)
 
     def code_abx(self, o: int, a: int, bc: int) -> int:
-        return self.code_(o | (a << POS_A) | (bc << POS_BX), self.lastline())
+        return self.code_(o | (a << POS_A) | (bc << POS_BX), self.ls.lastline)
 
     def code_asbx(self, o: int, a: int, sbx: int) -> int:
         return self.code_abx(o, a, sbx + MAXARG_SBX)
 
-    def lastline(self) -> int:
-        return self.ls.lastline  # type: ignore[attr-defined, no-any-return]
-
     def codeextraarg(self, a: int) -> int:
-        return self.code_(OP_EXTRAARG | (a << POS_A), self.lastline())
+        return self.code_(OP_EXTRAARG | (a << POS_A), self.ls.lastline)
 
     def codek(self, reg: int, k: int) -> int:
         if k <= MAXARG_BX:
@@ -385,8 +391,8 @@ class FuncState:
                 return idx
         n = self.nk
         self.kcache[key] = n
-        if n > MAXARG_AX:
-            raise self.syntaxerror("too many constants")
+        if n >= MAXARG_AX:
+            raise growvector_error("constants", MAXARG_AX)
         if n < len(k):
             k[n] = v
         else:
@@ -810,10 +816,7 @@ def _py_pow(a: float, b: float) -> float:
 _POWF, _POW = _load_libm()
 
 
-def _to_f32(x: float) -> float:
-    from luacross.lua53.lexer import to_float32
-
-    return to_float32(x)
+_to_f32 = to_float32
 
 
 def _wrap(x: int, bits: int) -> int:

@@ -97,17 +97,6 @@ def token2str(token: int) -> str:
     return f"'{text}'" if token < TK_EOS else text
 
 
-def skip_file_prefix(data: bytes) -> bytes:
-    """lauxlib.c luaL_loadfilex's view of a file: a UTF-8 BOM dropped, and a first
-    line starting with '#' replaced by a bare newline."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    if data.startswith(b"#"):
-        end = data.find(b"\n")
-        data = b"\n" + (data[end + 1 :] if end >= 0 else b"")
-    return data
-
-
 # --- numerals (lobject.c luaO_str2num) ----------------------------------------
 
 _DEC_INT = re.compile(rb"[0-9]+")
@@ -159,6 +148,22 @@ def str2number(text: bytes, target: Lua53Target) -> int | float | None:
 # --- scanner ------------------------------------------------------------------
 
 _NAME = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+_FAST = re.compile(
+    rb"""[ \t\f\v]*(?:
+    (\n\r?|\r\n?)                                      # 1 one line break (inclinenumber)
+    |([A-Za-z_][A-Za-z0-9_]*)                           # 2 name or reserved word
+    |(==|<=|>=|~=|//|::|<<|>>|\.\.\.|\.\.)              # 3 two- or three-byte symbol
+    |(-(?!-)|\[(?![\[=])|\.(?![0-9.])|[+*/%^\#&~|<>=(){}\];:,])  # 4 one-byte symbol
+    |("[^"\\\n\r]*"|'[^'\\\n\r]*')                    # 5 short string without escapes
+    |([0-9]+)(?![0-9A-Za-z.])                            # 6 decimal integer numeral
+    |(--(?!\[=*\[)[^\r\n]*)                             # 7 a short comment
+    )?""",
+    re.VERBOSE,
+)
+_TWO_CHAR = {
+    b"==": TK_EQ, b"<=": TK_LE, b">=": TK_GE, b"~=": TK_NE, b"//": TK_IDIV, b"::": TK_DBCOLON,
+    b"<<": TK_SHL, b">>": TK_SHR, b"...": TK_DOTS, b"..": TK_CONCAT,
+}  # fmt: skip
 _DEC_NUMERAL = re.compile(rb"\.?[0-9](?:[eE][+-]?|[0-9a-fA-F.])*")
 _HEX_NUMERAL = re.compile(rb"0[xX](?:[pP][+-]?|[0-9a-fA-F.])*")
 _SPACES = re.compile(rb"[ \f\t\v]+")
@@ -183,7 +188,7 @@ class LexState:
 
     __slots__ = (
         "source", "pos", "chunkname", "target", "linenumber", "lastline", "t", "seminfo",
-        "ahead", "ahead_seminfo", "buff", "fs", "nccalls", "envn",
+        "ahead", "ahead_seminfo", "buff", "fs", "nccalls", "envn", "maxint",
     )  # fmt: skip
 
     NO_AHEAD = -2
@@ -203,6 +208,7 @@ class LexState:
         self.fs: object = None  # the parser's current FuncState
         self.nccalls = 0
         self.envn = b"_ENV"
+        self.maxint = (1 << (8 * target.int_size - 1)) - 1
 
     # --- errors ---
 
@@ -255,7 +261,46 @@ class LexState:
         src = self.source
         end = len(src)
         pos = self.pos
+        fast = _FAST.match
         while True:
+            # fast path: blanks, then a line break, a name, an operator or a short
+            # string without escapes; anything else goes through llex's switch below
+            m = fast(src, pos)
+            group = m.lastindex  # type: ignore[union-attr]
+            pos = m.end()  # type: ignore[union-attr]
+            if group is not None:
+                if group == 1:
+                    self.linenumber += 1
+                    continue
+                if group == 7:
+                    continue
+                text = m.group(group)  # type: ignore[union-attr]
+                if group == 2:
+                    self.pos = pos
+                    self.buff = text
+                    kind = RESERVED.get(text)
+                    if kind is not None:
+                        return kind, None
+                    return TK_NAME, text
+                if group == 3:
+                    self.pos = pos
+                    self.buff = b"." if text[0] == 46 else b""
+                    return _TWO_CHAR[text], None
+                if group == 4:
+                    self.pos = pos
+                    c = text[0]
+                    self.buff = b"." if c == 46 else (b"[" if c == 91 else b"")
+                    return c, None
+                if group == 5:
+                    self.pos = pos
+                    self.buff = text
+                    return TK_STRING, text[1:-1]
+                value = int(text)  # group 6
+                if value <= self.maxint:
+                    self.pos = pos
+                    self.buff = text
+                    return TK_INT, value
+                pos = m.start(group)  # type: ignore[union-attr]  # a float: the slow path
             if pos >= end:
                 self.pos = pos
                 self.buff = b""
@@ -281,8 +326,8 @@ class LexState:
             elif c == 91:  # '['
                 sep, after = self._skip_sep(pos)
                 if sep >= 2:
-                    self.pos, value = self._read_long_string(after, sep, True)
-                    return TK_STRING, value
+                    self.pos, string = self._read_long_string(after, sep, True)
+                    return TK_STRING, string
                 if sep == 0:
                     self.buff = src[pos:after]
                     self.pos = after

@@ -8,11 +8,13 @@ info ends with the 0 byte `close_func` appends.
 """
 
 import sys
+from typing import cast
 
 from lfs_format.lua53.opcodes import (
     LFIELDS_PER_FLUSH,
     LUAI_MAXCCALLS,
     MAX_INT,
+    MAXARG_BX,
     MAXUPVAL,
     MAXVARS,
     OP_CALL,
@@ -54,6 +56,7 @@ from luacross.lua53.codegen import (
     BlockCnt,
     ExpDesc,
     FuncState,
+    growvector_error,
     int2fb,
 )
 from luacross.lua53.lexer import (
@@ -124,6 +127,7 @@ _PRIORITY = (
     (3, 3), (3, 3), (3, 3), (3, 3), (3, 3), (3, 3), (2, 2), (1, 1),
 )  # fmt: skip
 UNARY_PRIORITY = 12
+SHRT_MAX = 32767  # limit of the local variable and label/goto arrays
 
 
 class Labeldesc:
@@ -204,7 +208,7 @@ class Parser:
             raise self.error_expected(TK_NAME)
         name = ls.seminfo
         ls.next()
-        return name  # type: ignore[return-value]
+        return cast(bytes, name)
 
     def codestring(self, e: ExpDesc, s: bytes) -> None:
         e.init(VK, self.fs.stringk(s))
@@ -216,6 +220,9 @@ class Parser:
 
     def new_localvar(self, name: bytes) -> None:
         fs = self.fs
+        if fs.nlocvars >= SHRT_MAX:  # registerlocalvar's luaM_growvector
+            raise growvector_error("local variables", SHRT_MAX)
+        fs.nlocvars += 1
         self.checklimit(fs, len(self.actvar) + 1 - fs.firstlocal, MAXVARS, "local variables")
         self.actvar.append(name)
 
@@ -249,10 +256,10 @@ class Parser:
         if v >= 0:
             var.init(VLOCAL, v)
             if not base:
-                bl = fs.bl
-                while bl.nactvar > v:  # type: ignore[union-attr]
-                    bl = bl.previous  # type: ignore[union-attr]
-                bl.upval = True  # type: ignore[union-attr]
+                bl = cast(BlockCnt, fs.bl)  # markupval
+                while bl.nactvar > v:
+                    bl = cast(BlockCnt, bl.previous)
+                bl.upval = True
             return
         try:
             idx = fs.upnames.index(n)
@@ -313,24 +320,26 @@ class Parser:
 
     def findlabel(self, g: int) -> bool:
         fs = self.fs
-        bl = fs.bl
+        bl = cast(BlockCnt, fs.bl)
         gt = self.gt[g]
         labels = self.label
-        for i in range(bl.firstlabel, len(labels)):  # type: ignore[union-attr]
+        for i in range(bl.firstlabel, len(labels)):
             lb = labels[i]
             if lb.name == gt.name:
-                if gt.nactvar > lb.nactvar and (bl.upval or len(labels) > bl.firstlabel):  # type: ignore[union-attr]
+                if gt.nactvar > lb.nactvar and (bl.upval or len(labels) > bl.firstlabel):
                     fs.patchclose(gt.pc, lb.nactvar)
                 self.closegoto(g, lb)
                 return True
         return False
 
     def newlabelentry(self, lst: list[Labeldesc], name: bytes, line: int, pc: int) -> int:
+        if len(lst) >= SHRT_MAX:
+            raise growvector_error("labels/gotos", SHRT_MAX)
         lst.append(Labeldesc(name, pc, line, self.fs.nactvar))
         return len(lst) - 1
 
     def findgotos(self, lb: Labeldesc) -> None:
-        i = self.fs.bl.firstgoto  # type: ignore[union-attr]
+        i = cast(BlockCnt, self.fs.bl).firstgoto
         gl = self.gt
         while i < len(gl):
             if gl[i].name == lb.name:
@@ -371,8 +380,7 @@ class Parser:
         return self.semerror(msg)
 
     def leaveblock(self, fs: FuncState) -> None:
-        bl = fs.bl
-        assert bl is not None  # every function has its outermost block
+        bl = cast(BlockCnt, fs.bl)  # every function has its outermost block
         if bl.previous is not None and bl.upval:
             j = fs.jump()
             fs.patchclose(j, bl.nactvar)
@@ -391,9 +399,8 @@ class Parser:
     # --- functions --------------------------------------------------------------------
 
     def open_func(self, f: Proto, bl: BlockCnt) -> FuncState:
-        fs = FuncState(f, self.kcache, self.target, self.syntaxerror)
+        fs = FuncState(f, self.ls, self.kcache, self.target, self.syntaxerror)
         fs.prev = self.fs
-        fs.ls = self.ls
         self.fs = fs
         fs.firstlocal = len(self.actvar)
         f.source = self.ls.chunkname
@@ -413,14 +420,15 @@ class Parser:
 
     def addprototype(self) -> Proto:
         fs = self.fs
+        if fs.np >= MAXARG_BX:
+            raise growvector_error("functions", MAXARG_BX)
         clp = Proto()
         fs.f.protos.append(clp)
         fs.np += 1
         return clp
 
     def codeclosure(self, v: ExpDesc) -> None:
-        fs = self.fs.prev
-        assert fs is not None  # a nested function always has an enclosing one
+        fs = cast(FuncState, self.fs.prev)  # a nested function's enclosing one
         v.init(VRELOCABLE, fs.code_abx(OP_CLOSURE, 0, fs.np - 1))
         fs.exp2nextreg(v)
 
@@ -605,7 +613,7 @@ class Parser:
         elif t == _LBRACE:
             self.constructor(args)
         elif t == TK_STRING:
-            self.codestring(args, ls.seminfo)  # type: ignore[arg-type]
+            self.codestring(args, cast(bytes, ls.seminfo))
             ls.next()
         else:
             raise self.syntaxerror("function arguments expected")
@@ -669,12 +677,12 @@ class Parser:
         t = ls.t
         if t == TK_FLT:
             v.init(VKFLT, 0)
-            v.nval = ls.seminfo  # type: ignore[assignment]
+            v.nval = cast(float, ls.seminfo)
         elif t == TK_INT:
             v.init(VKINT, 0)
-            v.ival = ls.seminfo  # type: ignore[assignment]
+            v.ival = cast(int, ls.seminfo)
         elif t == TK_STRING:
-            self.codestring(v, ls.seminfo)  # type: ignore[arg-type]
+            self.codestring(v, cast(bytes, ls.seminfo))
         elif t == TK_NIL:
             v.init(VNIL, 0)
         elif t == TK_TRUE:
@@ -797,7 +805,7 @@ class Parser:
         self.findlabel(g)
 
     def checkrepeated(self, fs: FuncState, label: bytes) -> None:
-        for i in range(fs.bl.firstlabel, len(self.label)):  # type: ignore[union-attr]
+        for i in range(cast(BlockCnt, fs.bl).firstlabel, len(self.label)):
             lb = self.label[i]
             if lb.name == label:
                 raise self.semerror(f"label '{decode(label)}' already defined on line {lb.line}")
@@ -814,7 +822,7 @@ class Parser:
         lb = self.label[idx]
         self.skipnoopstat()
         if self.block_follow(False):
-            lb.nactvar = fs.bl.nactvar  # type: ignore[union-attr]
+            lb.nactvar = cast(BlockCnt, fs.bl).nactvar
         self.findgotos(lb)
 
     def whilestat(self, line: int) -> None:
@@ -1121,8 +1129,8 @@ class LHSAssign:
 def compile_source(source: bytes, chunkname: bytes, target: Lua53Target) -> Proto:
     """Compile a Lua 5.3 chunk as NodeMCU's luac.cross (luaY_parser) does.
 
-    `source` is what lua_load reads (see `lexer.skip_file_prefix` for what
-    luaL_loadfile drops first); `chunkname` e.g. b"@file.lua" or b"=stdin".
+    `source` is what lua_load reads (`luacross.lua53.core.loadfile_stream` makes
+    it from a file as luaL_loadfile does); `chunkname` e.g. b"@file.lua" or b"=stdin".
     Raises LuaSyntaxError with luac.cross's message (without the program name).
     """
     if sys.getrecursionlimit() < MIN_RECURSION_LIMIT:

@@ -8,7 +8,8 @@ import pytest
 from lfs_format.lua53.lc import dump_lc
 from lfs_format.target import LUA53, LUA53_64
 from lua53.golden53 import CORPUS53, single_file_cases, source_of
-from luacross.lua53.lexer import LuaSyntaxError, skip_file_prefix
+from luacross.lua53.core import loadfile_stream
+from luacross.lua53.lexer import LuaSyntaxError
 from luacross.lua53.parser import compile_source
 
 TARGETS = {"lua53": LUA53, "lua53-64": LUA53_64}
@@ -16,7 +17,7 @@ TARGETS = {"lua53": LUA53, "lua53-64": LUA53_64}
 
 def _compile(case: dict):
     name = source_of(case)
-    source = skip_file_prefix((CORPUS53 / name).read_bytes())
+    source = loadfile_stream((CORPUS53 / name).read_bytes(), named=True)
     return compile_source(source, b"@" + name.encode(), TARGETS[case["variant"]])
 
 

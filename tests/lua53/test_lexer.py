@@ -19,7 +19,6 @@ from luacross.lua53.lexer import (
     LexState,
     LuaSyntaxError,
     chunkid,
-    skip_file_prefix,
     str2number,
 )
 from luacross.lua53.parser import compile_source
@@ -115,11 +114,6 @@ def test_chunkid() -> None:
     # luac.cross on a file named "a" * 70 + ".lua": "...aaa(52 a's).lua:1: ..."
     assert chunkid(b"@" + b"a" * 70 + b".lua") == "..." + "a" * 52 + ".lua"
     assert chunkid(b"=stdin") == "stdin"
-
-
-def test_file_prefix() -> None:
-    assert skip_file_prefix(b"\xef\xbb\xbf#!/usr/bin/lua\nreturn 1") == b"\nreturn 1"
-    assert skip_file_prefix(b"\xef\xbbx") == b"\xef\xbbx"
 
 
 def test_token_kinds_for_numbers() -> None:

@@ -15,7 +15,8 @@ import pytest
 
 from lfs_format.lua53.lc import dump_lc
 from lfs_format.target import LUA53, LUA53_64
-from luacross.lua53.lexer import LuaSyntaxError, skip_file_prefix
+from luacross.lua53.core import loadfile_stream
+from luacross.lua53.lexer import LuaSyntaxError
 from luacross.lua53.parser import compile_source
 
 DATA = Path(__file__).resolve().parent / "data" / "reference.json"
@@ -28,7 +29,7 @@ PARAMS = [(case, variant) for case in CASES for variant in TARGETS]
     ("case", "variant"), PARAMS, ids=[f"{variant}/{c['name']}" for c, variant in PARAMS]
 )
 def test_matches_reference(case: dict, variant: str) -> None:
-    source = skip_file_prefix(case["source"].encode("latin-1"))
+    source = loadfile_stream(case["source"].encode("latin-1"), named=True)
     chunkname = b"@" + case["name"].split("/")[-1].encode() + b".lua"
     expect = case["expect"][variant]
     target = TARGETS[variant]
