@@ -132,6 +132,8 @@ class _Loader:
         self.ro_use = n_short
         r.count()  # long count
         n_strings = r.count()
+        if not 0 <= n_short <= len(r.data) + len(image.FIXED_STRINGS):
+            raise lc._OutOfMemory("not enough memory", r.pos)  # the ROstrt vector
         self.list = [0] * (1 << fl.ceil_log2(max(n_short, 1)))
         written = []
         for _ in range(n_strings):
@@ -354,6 +356,8 @@ def load_image(data: bytes, target: Lua53Target, *, address: int) -> LoadedImage
     loader = _Loader(data, target, address)
     try:
         return loader.load()
+    except RecursionError:  # functions nested deeper than any compiler makes them
+        raise ImageLoadError("not enough memory") from None
     except LcFormatError as exc:
         if exc.reason == "not enough memory":
             raise ImageLoadError(exc.reason) from None

@@ -241,3 +241,30 @@ def test_fixed_strings():
     data = blob(case("lua53/image/one-module")["expect"]["files"]["lfs.img"]["sha256"])
     # the prologue's counts: 115 short (71 fixed + 44), 1 long, 45 written
     assert data[26:34] == b"\x19ss\x29\x73\x01\x2d\x5e"
+
+
+def test_damaged_images_fail_with_one_message():
+    """Bit flips and byte changes: the loader loads the image or refuses it with
+    one message; never anything else."""
+    import random
+
+    rng = random.Random(53)
+    images = [((DATA / f"ref{bits}.img").read_bytes(), TARGETS[bits]) for bits in (32, 64)]
+    for _ in range(400):
+        data, target = rng.choice(images)
+        damaged = bytearray(data)
+        for _ in range(rng.randint(1, 3)):
+            damaged[rng.randrange(len(damaged))] ^= 1 << rng.randrange(8)
+        try:
+            load_image(bytes(damaged), target, address=0x40220000)
+        except ImageLoadError as exc:
+            assert "\n" not in str(exc) and str(exc)
+
+
+def test_deep_nesting_is_refused():
+    header = (DATA / "ref32.img").read_bytes()[:21]
+    # seed 0, no strings beyond the fixed ones, then functions nested without end
+    prologue = b"\x30" + b"\x19ss" + bytes([17, 71, 0, 0]) + b"\x19pr" + b"\x01"
+    nested = b"\x50\x00\x00\x00\x00\x02\x01" * 100000
+    with pytest.raises(ImageLoadError, match="not enough memory"):
+        load_image(header + prologue + nested, LUA53, address=0x40220000)
