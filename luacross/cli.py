@@ -19,7 +19,6 @@ from lfs_format.errors import LuacrossError
 
 PROGNAME = "luacross"
 DEFAULT_OUTPUT = "luac.out"
-DEFAULT_MAX_SIZE = 0x40000
 DEVICE_COMMANDS = ("check", "run")
 EXTRA_OPERAND_FLAGS = {  # luacross's own flags with an operand -> Options attribute
     "--lua": "lua",
@@ -84,7 +83,7 @@ class Options:
         self.stripping = False
         self.flash = False
         self.address: int | None = None  # absolute image address; None: position independent
-        self.max_size: int | None = None  # -m; None: the core's default (DEFAULT_MAX_SIZE)
+        self.max_size: int | None = None  # -m; None: the core's DEFAULT_MAX_SIZE
         self.lookup = False
         self.output: str | None = DEFAULT_OUTPUT  # None: stdout; set from the core
         self.execute: str | None = None
