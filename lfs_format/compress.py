@@ -10,6 +10,7 @@ smaller output the device can still inflate.
 import struct
 import zlib
 from bisect import bisect_left
+from collections.abc import Iterable
 
 MIN_MATCH = 3
 MAX_MATCH = 258
@@ -139,6 +140,7 @@ def _uzlib_deflate(src: bytes) -> bytes:
         start = bisect_left(bucket, i - MAX_OFFSET, first)
         # only positions with the same three bytes can match: walk those
         same = trigrams.get(v)
+        candidates: Iterable[int]
         if same is None:
             trigrams[v] = [i]
             candidates = ()
@@ -159,6 +161,7 @@ def _uzlib_deflate(src: bytes) -> bytes:
         match_len = MIN_MATCH - 1
         match_offset = 0
         tail = src[i + match_len]
+        j: int
         for j in candidates:
             if src[j + match_len] == tail:
                 k = match_len + 1
@@ -233,7 +236,7 @@ def _stale_candidates(i: int, j: int, hash_chain: list[int], tries: int) -> list
     is within the window it is compared like any candidate, and the walk
     goes on through whatever that position's chain slot holds.
     """
-    found = []
+    found: list[int] = []
     while len(found) < tries and j != _NULL_POSITION:
         distance = ((i - j - 1) & OFFSET16_MASK) + 1
         if distance > MAX_OFFSET:

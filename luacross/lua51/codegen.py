@@ -17,6 +17,7 @@ stock per-pc list and NodeMCU's packed line info.
 """
 
 import math
+from typing import cast
 
 from lfs_format.errors import LuacrossError
 from lfs_format.lua51.lineinfo import LineInfoWriter
@@ -65,7 +66,8 @@ from lfs_format.lua51.opcodes import (
     POS_C,
     OpCode,
 )
-from lfs_format.lua51.proto import Proto
+from lfs_format.lua51.proto import Constant, Proto
+from luacross.lua51.lexer import LexState
 
 NO_JUMP = -1
 LUA_MULTRET = -1
@@ -160,12 +162,12 @@ class FuncState:
         "nactvar", "bl", "actvar", "locvar_names", "declared", "upvalues", "lines", "tails",
     )  # fmt: skip
 
-    def __init__(self, f: Proto, prev: "FuncState | None", ls: object, integral: bool) -> None:
+    def __init__(self, f: Proto, prev: "FuncState | None", ls: LexState, integral: bool) -> None:
         self.f = f
         self.prev = prev
         self.ls = ls  # the LexState (for lastline and errors)
         self.integral = integral
-        self.h: dict = {}  # constant -> index (addk's table)
+        self.h: dict[object, int] = {}  # constant -> index (addk's table)
         self.pc = 0
         self.lasttarget = -1
         self.jpc = NO_JUMP  # jumps pending to the next instruction
@@ -427,7 +429,7 @@ def freeexp(fs: FuncState, e: ExpDesc) -> None:
 # --- constants -----------------------------------------------------------------
 
 
-def addk(fs: FuncState, key: object, v: object) -> int:
+def addk(fs: FuncState, key: object, v: Constant) -> int:
     """Index of constant `v` (found through `key`), adding it if new."""
     idx = fs.h.get(key)
     if idx is not None:
@@ -797,8 +799,9 @@ def _fold_int(op: int, v1: int, v2: int) -> int | None:
 def constfolding(fs: FuncState, op: int, e1: ExpDesc, e2: ExpDesc) -> bool:
     if not isnumeral(e1) or not isnumeral(e2):
         return False
+    r: float | int | None
     if fs.integral:
-        r = _fold_int(op, e1.nval, e2.nval)
+        r = _fold_int(op, cast(int, e1.nval), cast(int, e2.nval))
     else:
         r = _fold_float(op, e1.nval, e2.nval)
         if r is not None and r != r:
