@@ -30,3 +30,15 @@ def test_compiler_modules_pass_mypy_strict():
         text=True,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_final_constants_match_their_enums():
+    # the compiler's Final ints are written out for mypyc; they must stay the enums' values
+    from lfs_format.lua51 import opcodes
+    from luacross.lua51 import lexer
+
+    for kind in lexer.TokenKind:
+        if kind != lexer.TokenKind.ERROR or hasattr(lexer, "TK_ERROR"):
+            assert getattr(lexer, f"TK_{kind.name}") == kind
+    for op in opcodes.OpCode:
+        assert getattr(opcodes, f"OP_{op.name}") == op

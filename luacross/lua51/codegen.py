@@ -17,7 +17,7 @@ stock per-pc list and NodeMCU's packed line info.
 """
 
 import math
-from typing import cast
+from typing import Final, cast
 
 from lfs_format.errors import LuacrossError
 from lfs_format.lua51.lineinfo import LineInfoWriter
@@ -69,27 +69,54 @@ from lfs_format.lua51.opcodes import (
 from lfs_format.lua51.proto import Constant, Proto
 from luacross.lua51.lexer import LexState
 
-NO_JUMP = -1
-LUA_MULTRET = -1
+NO_JUMP: Final = -1
+LUA_MULTRET: Final = -1
 
 
 # Plain ints, as C's enums are: an IntEnum member lookup costs ~60 ns in
 # Python 3.11 (a module global ~5 ns), and these are read on every expression.
+# Final literals: mypyc compiles them to constants.
 
 # expkind (lparser.h); the order matters (VLOCAL..VINDEXED are variables)
-(
-    VVOID, VNIL, VTRUE, VFALSE, VK, VKNUM, VLOCAL, VUPVAL,
-    VGLOBAL, VINDEXED, VJMP, VRELOCABLE, VNONRELOC, VCALL, VVARARG,
-) = range(15)  # fmt: skip
+VVOID: Final = 0
+VNIL: Final = 1
+VTRUE: Final = 2
+VFALSE: Final = 3
+VK: Final = 4
+VKNUM: Final = 5
+VLOCAL: Final = 6
+VUPVAL: Final = 7
+VGLOBAL: Final = 8
+VINDEXED: Final = 9
+VJMP: Final = 10
+VRELOCABLE: Final = 11
+VNONRELOC: Final = 12
+VCALL: Final = 13
+VVARARG: Final = 14
 
 # BinOpr (lcode.h), in ORDER OPR
-(
-    OPR_ADD, OPR_SUB, OPR_MUL, OPR_DIV, OPR_MOD, OPR_POW, OPR_CONCAT, OPR_NE, OPR_EQ,
-    OPR_LT, OPR_LE, OPR_GT, OPR_GE, OPR_AND, OPR_OR, OPR_NOBINOPR,
-) = range(16)  # fmt: skip
+OPR_ADD: Final = 0
+OPR_SUB: Final = 1
+OPR_MUL: Final = 2
+OPR_DIV: Final = 3
+OPR_MOD: Final = 4
+OPR_POW: Final = 5
+OPR_CONCAT: Final = 6
+OPR_NE: Final = 7
+OPR_EQ: Final = 8
+OPR_LT: Final = 9
+OPR_LE: Final = 10
+OPR_GT: Final = 11
+OPR_GE: Final = 12
+OPR_AND: Final = 13
+OPR_OR: Final = 14
+OPR_NOBINOPR: Final = 15
 
 # UnOpr (lcode.h)
-OPR_MINUS, OPR_NOT, OPR_LEN, OPR_NOUNOPR = range(4)
+OPR_MINUS: Final = 0
+OPR_NOT: Final = 1
+OPR_LEN: Final = 2
+OPR_NOUNOPR: Final = 3
 
 
 class ExpDesc:
