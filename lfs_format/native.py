@@ -8,6 +8,7 @@ packages' `__init__`), so one install can run, and be tested, both ways.
 """
 
 import sys
+from collections.abc import Sequence
 from importlib.machinery import (
     BYTECODE_SUFFIXES,
     SOURCE_SUFFIXES,
@@ -17,6 +18,7 @@ from importlib.machinery import (
     SourcelessFileLoader,
 )
 from importlib.util import find_spec
+from types import ModuleType
 
 # The compile path: both cores' lexer, parser and code generator, their line
 # info packers, and the image compressor. Only these are compiled: each adds
@@ -37,11 +39,10 @@ _LOADERS = ((SourceFileLoader, SOURCE_SUFFIXES), (SourcelessFileLoader, BYTECODE
 
 
 class PureFinder:
-    """A meta path finder that imports luacross's modules from their sources."""
+    """A meta path finder that imports the hot modules from their sources."""
 
-    @staticmethod
     def find_spec(
-        name: str, path: list[str] | None = None, target: object = None
+        self, name: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> ModuleSpec | None:
         if name not in HOT_MODULES or not path:
             return None
@@ -52,10 +53,13 @@ class PureFinder:
         return None
 
 
+_PURE_FINDER = PureFinder()
+
+
 def force_pure() -> None:
     """Import the hot modules from their `.py` sources from now on."""
-    if PureFinder not in sys.meta_path:
-        sys.meta_path.insert(0, PureFinder)  # type: ignore[arg-type]
+    if _PURE_FINDER not in sys.meta_path:
+        sys.meta_path.insert(0, _PURE_FINDER)
 
 
 def is_compiled() -> bool:
