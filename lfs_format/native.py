@@ -17,7 +17,6 @@ from importlib.machinery import (
     SourceFileLoader,
     SourcelessFileLoader,
 )
-from importlib.util import find_spec
 from types import ModuleType
 
 # The compile path: both cores' lexer, parser and code generator, their line
@@ -64,6 +63,8 @@ def force_pure() -> None:
 
 def is_compiled() -> bool:
     """Whether the compiler modules that run are the mypyc-compiled ones."""
+    from importlib.util import find_spec
+
     spec = find_spec(HOT_MODULES[0])
     origin = spec.origin if spec is not None else None
     return origin is not None and not origin.endswith(".py")
