@@ -59,6 +59,8 @@ luacross options:
   --best         smallest flash image the device can inflate (for OTA downloads)
   --strip-image  really strip debug information from flash image functions
   -h, --help     show this help
+  --version      luacross's version, the Lua versions it compiles for, and its
+                 build (compiled with mypyc, or pure Python)
 Device model (luacross COMMAND --help):
   check IMAGE    validate an LFS image as the firmware's loader does
   run IMAGE      load, boot and run an LFS image in a Lua 5.1 VM
@@ -218,6 +220,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `luacross` console script; returns the exit status."""
     args = sys.argv[1:] if argv is None else list(argv)
     try:
+        if args == ["--version"]:  # luacross's own; `-v` is luac.cross's version line
+            from luacross import version_text
+
+            print(version_text())
+            return 0
         if args and args[0] in DEVICE_COMMANDS:
             from luacross.device_cli import run_device_command
 

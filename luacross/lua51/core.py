@@ -138,8 +138,9 @@ def build_image(
         result.data = flash.absolute_image()
         return result
     payload = flash.relocatable_payload()
-    result.data = compress.uzlib_compress(payload)
     if best:
-        result.default_compressed_size = len(result.data)
-        result.data = compress.best_compress(payload)
+        default, result.data = compress.compress_both(payload)
+        result.default_compressed_size = len(default)
+    else:
+        result.data = compress.uzlib_compress(payload)
     return result
