@@ -21,6 +21,7 @@ from luacross import signals
 PROGNAME = "luacross"
 DEFAULT_OUTPUT = "luac.out"
 DEVICE_COMMANDS = ("check", "run")
+COMMANDS = (*DEVICE_COMMANDS, "inspect")  # luacross's own commands: first argument
 EXTRA_OPERAND_FLAGS = {  # luacross's own flags with an operand -> Options attribute
     "--lua": "lua",
     "--numbers": "numbers",
@@ -62,11 +63,16 @@ luacross options:
 Device model (luacross COMMAND --help):
   check IMAGE    validate an LFS image as the firmware's loader does
   run IMAGE      load, boot and run an LFS image in a Lua 5.1 VM
+  inspect FILE   say what a file is; an image's modules and their sizes
 """
 
 
 class UsageError(LuacrossError):
     """A command-line error: luac.cross prints the message, then the usage text."""
+
+
+class CommandUsageError(LuacrossError):
+    """A command-line error of luacross's own commands: one line, exit status 2."""
 
 
 class Options:
@@ -218,11 +224,18 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `luacross` console script; returns the exit status."""
     args = sys.argv[1:] if argv is None else list(argv)
     try:
+        if args and args[0] == "inspect":
+            from luacross.inspect import command
+
+            return command(args[1:])
         if args and args[0] in DEVICE_COMMANDS:
             from luacross.device_cli import run_device_command
 
             return run_device_command(args)
         return compile_command(args)
+    except CommandUsageError as exc:
+        report(str(exc))
+        return 2
     except UsageError as exc:
         report(str(exc))
         sys.stderr.write(USAGE)

@@ -1,0 +1,244 @@
+"""What a file is, from its bytes: `sniff(data)` -> `Sniffed`.
+
+Kinds (`Sniffed.kind`), from the first bytes the tools write:
+
+- `source`: text (no NUL byte, decodes as UTF-8 or is mostly printable): Lua source;
+- `lc`: a NodeMCU `.lc` chunk: Lua 5.1 (`ESC Lua 0x51 0x00`, 4-byte size_t; float
+  build: 8-byte lua_Number, integer build: 4-byte integral) or Lua 5.3 (`0x53`,
+  format 10, the sizes of lua_Integer and lua_Number);
+- `luac`: a precompiled chunk of another Lua (stock 5.1 with an 8-byte size_t, stock
+  5.2/5.3/5.4, LuaJIT);
+- `image`: an LFS image. Lua 5.1: a FlashHeader whose signature is 0xFAFAA1xx
+  (bit 0 absolute, bit 1 integer build, bit 2 float build), relocatable images
+  gzipped (`-f`), absolute ones raw (`-a`). Lua 5.3: relocatable images are the
+  format-11 stream (`ESC Lua 0x53 0x0B`); absolute images (`-F IMAGE -a ADDR`) are
+  the flash region, whose FlashHeader signature is 0xFAFAA250;
+- `gzip`: gzip of something else (`inner` says what);
+- `empty`, `unknown`.
+
+Facts from app/lua/lundump.h, app/lua/lflash.h, app/lua53/lundump.h, lnodemcu.h.
+"""
+
+import struct
+import zlib
+
+LUA_SIGNATURE = b"\x1bLua"
+GZIP_MAGIC = b"\x1f\x8b"
+MAX_INFLATE = 16 * 1024 * 1024  # enough for any LFS payload (flash_size <= 256 KiB + bitmap)
+
+# Lua 5.1 LFS (lflash.h)
+FLASH51_SIG_BASE = 0xFAFAA050 | 0x100  # FLASH_SIG_BASE | FLASH_FORMAT_VERSION (1)
+FLASH51_ABSOLUTE = 0x01
+FLASH51_INTEGER = 0x02
+FLASH51_FLOAT = 0x04  # packed TValues
+# Lua 5.3 LFS (lnodemcu.h): format version 2
+FLASH53_SIG = 0xFAFAA050 | 0x200
+LFS53_FORMAT = 11
+LC53_FORMAT = 10
+LUAC53_DATA = b"\x19\x93\r\n\x1a\n"
+STOCK_VERSIONS = {0x50: "5.0", 0x51: "5.1", 0x52: "5.2", 0x53: "5.3", 0x54: "5.4"}
+
+
+class Sniffed:
+    """What `sniff` found. `kind` (see the module), `lua` ("5.1", "5.3" or None),
+    `build` (the target name: "float", "int", "lua53", "lua53-64", or None),
+    `absolute` (images), `inner` (gzip: what was inside), `description`."""
+
+    __slots__ = ("kind", "lua", "build", "absolute", "inner", "description")
+
+    def __init__(
+        self,
+        kind: str,
+        description: str,
+        *,
+        lua: str | None = None,
+        build: str | None = None,
+        absolute: bool = False,
+        inner: "Sniffed | None" = None,
+    ) -> None:
+        self.kind = kind
+        self.description = description
+        self.lua = lua
+        self.build = build
+        self.absolute = absolute
+        self.inner = inner
+
+    def __repr__(self) -> str:
+        return f"Sniffed({self.kind!r}, {self.description!r})"
+
+    @property
+    def is_image(self) -> bool:
+        return self.kind == "image"
+
+
+def _build53(int_size: int, float_size: int) -> tuple[str | None, str]:
+    sizes = f"{int_size * 8}-bit integers, {float_size * 8}-bit floats"
+    if (int_size, float_size) == (4, 4):
+        return "lua53", sizes
+    if (int_size, float_size) == (8, 8):
+        return "lua53-64", sizes
+    return None, sizes
+
+
+def _sniff_chunk(data: bytes) -> Sniffed:
+    """A file starting with ESC "Lua"."""
+    version = data[4] if len(data) > 4 else None
+    fmt = data[5] if len(data) > 5 else None
+    if version == 0x51 and fmt == 0 and len(data) >= 12:
+        sizet, number, integral = data[8], data[10], data[11]
+        if data[7] == 4 and sizet == 4 and data[9] == 4:
+            if (number, integral) == (8, 0):
+                return Sniffed(
+                    "lc", "NodeMCU Lua 5.1 bytecode (float build)", lua="5.1", build="float"
+                )
+            if (number, integral) == (4, 1):
+                return Sniffed(
+                    "lc", "NodeMCU Lua 5.1 bytecode (integer build)", lua="5.1", build="int"
+                )
+        if sizet == 8 and (number, integral) == (8, 0):
+            return Sniffed(
+                "luac",
+                "stock Lua 5.1 bytecode (64-bit host), not NodeMCU's",
+                lua="5.1",
+                build="host",
+            )
+        return Sniffed(
+            "luac",
+            f"Lua 5.1 bytecode of another build (size_t {sizet}, "
+            f"lua_Number {number} bytes{', integral' if integral else ''})",
+            lua="5.1",
+        )
+    if version == 0x53 and fmt in (LC53_FORMAT, LFS53_FORMAT) and len(data) >= 16:
+        if data[6:12] == LUAC53_DATA:
+            build, sizes = _build53(data[14], data[15])
+            if fmt == LC53_FORMAT:
+                return Sniffed("lc", f"NodeMCU Lua 5.3 bytecode ({sizes})", lua="5.3", build=build)
+            return Sniffed(
+                "image", f"NodeMCU Lua 5.3 LFS image, relocatable ({sizes})", lua="5.3", build=build
+            )
+    if version == 0x53 and fmt == 0 and len(data) >= 17 and data[6:12] == LUAC53_DATA:
+        return Sniffed("luac", "stock Lua 5.3 bytecode, not NodeMCU's", lua=None)
+    if version in STOCK_VERSIONS:
+        return Sniffed("luac", f"Lua {STOCK_VERSIONS[version]} bytecode, not NodeMCU's")
+    return Sniffed("luac", "Lua bytecode of an unknown version")
+
+
+def _sniff_flash51(data: bytes, *, compressed: bool) -> Sniffed | None:
+    if len(data) < 32:
+        return None
+    sig = int.from_bytes(data[:4], "little")
+    if sig & 0xFFFFFFF0 != FLASH51_SIG_BASE & 0xFFFFFFF0 or sig & 0x08:
+        return None
+    absolute = bool(sig & FLASH51_ABSOLUTE)
+    if sig & 0x06 == FLASH51_FLOAT:
+        build, what = "float", "float build"
+    elif sig & 0x06 == FLASH51_INTEGER:
+        build, what = "int", "integer build"
+    else:
+        return None
+    if absolute:
+        mapped = int.from_bytes(data[12:16], "little") - 32  # pROhash is word 8
+        form = f"absolute at 0x{mapped & 0xFFFFFFFF:08x}"
+    else:
+        form = "relocatable" if compressed else "relocatable, not compressed"
+    return Sniffed(
+        "image",
+        f"NodeMCU Lua 5.1 LFS image, {form} ({what})",
+        lua="5.1",
+        build=build,
+        absolute=absolute,
+    )
+
+
+def wide53_region(data: bytes) -> bool | None:
+    """Whether a Lua 5.3 flash region holds 12-byte TValues (the 64-bit build), None
+    when it cannot tell: the module ROTable's entries (name, light userdata) come just
+    before the ROTable and end with an all-zero entry, 3 words long, or 4 with 64-bit
+    numbers; the entry before it ends with the light userdata tag (2)."""
+    if len(data) < 48:
+        return None
+    rotable = int.from_bytes(data[28:32], "little") * 4  # pROTable, a word offset
+    if not 20 <= rotable <= len(data) - 16:
+        return None
+    words = struct.unpack_from("<5I", data, rotable - 20)
+    if words[2:] == (0, 0, 0) and words[1] == 2:
+        return False
+    if words[1:] == (0, 0, 0, 0) and words[0] == 2:
+        return True
+    return None
+
+
+def _sniff_flash53(data: bytes) -> Sniffed | None:
+    if len(data) < 48 or int.from_bytes(data[:4], "little") != FLASH53_SIG:
+        return None
+    wide = wide53_region(data)
+    build = None if wide is None else ("lua53-64" if wide else "lua53")
+    sizes = {
+        None: "",
+        False: " (32-bit integers, 32-bit floats)",
+        True: " (64-bit integers, 64-bit floats)",
+    }[wide]
+    return Sniffed(
+        "image",
+        f"NodeMCU Lua 5.3 LFS image, absolute (flash region){sizes}",
+        lua="5.3",
+        build=build,
+        absolute=True,
+    )
+
+
+def _looks_like_text(data: bytes) -> bool:
+    head = data[:65536]
+    if b"\0" in head:
+        return False
+    try:
+        head.decode("utf-8")
+        return True
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 4:  # a character cut at the sample's end
+            return True
+    printable = sum(1 for b in head if b >= 32 or b in (9, 10, 13))
+    return printable >= 0.95 * len(head)
+
+
+def inflate_gzip(data: bytes, limit: int = MAX_INFLATE) -> bytes | None:
+    """The gzip member's contents (at most `limit` bytes), None when it does not inflate."""
+    try:
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        out = d.decompress(data, limit)
+    except zlib.error:
+        return None
+    return out
+
+
+def sniff(data: bytes) -> Sniffed:
+    """What `data` (a whole file) is."""
+    if not data:
+        return Sniffed("empty", "an empty file")
+    if data.startswith(LUA_SIGNATURE):
+        return _sniff_chunk(data)
+    if data.startswith(GZIP_MAGIC):
+        payload = inflate_gzip(data)
+        if payload is None:
+            return Sniffed("gzip", "gzip data that does not inflate (damaged or truncated)")
+        image = _sniff_flash51(payload, compressed=True)
+        if image is not None:
+            return image
+        inner = sniff(payload)
+        if inner.kind == "image" and inner.lua == "5.3":
+            inner.description += ", gzipped"
+            return inner
+        return Sniffed("gzip", f"gzip of {inner.description}", inner=inner)
+    found = _sniff_flash51(data, compressed=False) or _sniff_flash53(data)
+    if found is not None:
+        return found
+    if data[:4] == b"\x1bLJ\x01" or data[:4] == b"\x1bLJ\x02":
+        return Sniffed("luac", "LuaJIT bytecode, not NodeMCU's")
+    if _looks_like_text(data):
+        return Sniffed("source", "Lua source (text)")
+    return Sniffed("unknown", f"not a Lua file or LFS image ({len(data)} bytes of unknown data)")
+
+
+def describe(data: bytes) -> str:
+    """One line: what `data` is."""
+    return sniff(data).description
