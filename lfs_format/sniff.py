@@ -14,7 +14,7 @@ Kinds (`Sniffed.kind`), from the first bytes the tools write:
   format-11 stream (`ESC Lua 0x53 0x0B`); absolute images (`-F IMAGE -a ADDR`) are
   the flash region, whose FlashHeader signature is 0xFAFAA250;
 - `gzip`: gzip of something else (`inner` says what);
-- `empty`, `unknown`.
+- `unknown`. An empty file is Lua source (it compiles).
 
 Facts from app/lua/lundump.h, app/lua/lflash.h, app/lua53/lundump.h, lnodemcu.h.
 """
@@ -188,42 +188,41 @@ def _sniff_flash53(data: bytes) -> Sniffed | None:
 
 
 def _looks_like_text(data: bytes) -> bool:
+    """Text: few control bytes, at most 2 or one in 20 (Lua source may hold a NUL or
+    other control bytes in a string; random data has one control byte in eight)."""
     head = data[:65536]
-    if b"\0" in head:
-        return False
-    try:
-        head.decode("utf-8")
-        return True
-    except UnicodeDecodeError as exc:
-        if exc.start >= len(head) - 4:  # a character cut at the sample's end
-            return True
-    printable = sum(1 for b in head if b >= 32 or b in (9, 10, 13))
-    return printable >= 0.95 * len(head)
+    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 11, 12, 13) or b == 127)
+    return controls <= 2 or controls * 20 <= len(head)
 
 
-def inflate_gzip(data: bytes, limit: int = MAX_INFLATE) -> bytes | None:
-    """The gzip member's contents (at most `limit` bytes), None when it does not inflate."""
-    try:
-        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        out = d.decompress(data, limit)
-    except zlib.error:
-        return None
-    return out
+def inflate_gzip(data: bytes, limit: int = MAX_INFLATE) -> tuple[bytes, bool]:
+    """(what the gzip member inflates to, at most `limit` bytes; whether it inflated
+    without error). A damaged stream still gives what came before the damage."""
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    out = bytearray()
+    for at in range(0, len(data), 4096):
+        try:
+            out += d.decompress(data[at : at + 4096], limit - len(out))
+        except zlib.error:
+            return bytes(out), False
+        if len(out) >= limit or d.eof:
+            break
+    return bytes(out), d.eof
 
 
 def sniff(data: bytes) -> Sniffed:
     """What `data` (a whole file) is."""
     if not data:
-        return Sniffed("empty", "an empty file")
+        return Sniffed("source", "Lua source (an empty file)")
     if data.startswith(LUA_SIGNATURE):
         return _sniff_chunk(data)
     if data.startswith(GZIP_MAGIC):
-        payload = inflate_gzip(data)
-        if payload is None:
-            return Sniffed("gzip", "gzip data that does not inflate (damaged or truncated)")
+        payload, whole = inflate_gzip(data)
         image = _sniff_flash51(payload, compressed=True)
         if image is not None:
             return image
+        if not whole:
+            return Sniffed("gzip", "gzip data that does not inflate (damaged or truncated)")
         inner = sniff(payload)
         if inner.kind == "image" and inner.lua == "5.3":
             inner.description += ", gzipped"

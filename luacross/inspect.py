@@ -219,7 +219,7 @@ def _image53(data: bytes, found: sniffing.Sniffed) -> dict[str, Any]:
     if found.absolute:
         return _region53(data, found)
     if found.kind == "image" and data[:2] == sniffing.GZIP_MAGIC:
-        data = sniffing.inflate_gzip(data) or b""
+        data = sniffing.inflate_gzip(data)[0]
     target = LUA53_64 if found.build == "lua53-64" else LUA53
     loaded = load_image(data, target, address=fl.IROM0_SEG)
     wide = target.int_size == 8 or target.float_size == 8
