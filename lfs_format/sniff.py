@@ -127,15 +127,18 @@ def _sniff_flash51(data: bytes, *, compressed: bool) -> Sniffed | None:
     if len(data) < 32:
         return None
     sig = int.from_bytes(data[:4], "little")
-    if sig & 0xFFFFFFF0 != FLASH51_SIG_BASE & 0xFFFFFFF0 or sig & 0x08:
+    if sig & 0xFFFFFFF0 != FLASH51_SIG_BASE & 0xFFFFFFF0:
         return None
     absolute = bool(sig & FLASH51_ABSOLUTE)
+    build: str | None
     if sig & 0x06 == FLASH51_FLOAT:
         build, what = "float", "float build"
     elif sig & 0x06 == FLASH51_INTEGER:
         build, what = "int", "integer build"
     else:
-        return None
+        build, what = None, "unknown build"
+    if sig & 0x08:  # FLASH_SIG_IN_PROGRESS: only a device sets it, while writing
+        what += ", marked as being written"
     if absolute:
         mapped = int.from_bytes(data[12:16], "little") - 32  # pROhash is word 8
         form = f"absolute at 0x{mapped & 0xFFFFFFFF:08x}"
@@ -236,6 +239,47 @@ def sniff(data: bytes) -> Sniffed:
     if _looks_like_text(data):
         return Sniffed("source", "Lua source (text)")
     return Sniffed("unknown", f"not a Lua file or LFS image ({len(data)} bytes of unknown data)")
+
+
+def what(found: Sniffed) -> str:
+    """`found` as a noun phrase: "a NodeMCU Lua 5.1 bytecode file (float build)"."""
+    text = found.description.replace(", not NodeMCU's", "")
+    if found.kind in ("lc", "luac"):
+        text = text.replace("bytecode", "bytecode file", 1)
+        return ("an " if text[0] in "aeiouAEIOU" else "a ") + text
+    if found.kind == "source":
+        return "an empty file" if "empty" in text else "a Lua source file"
+    if found.kind == "image":
+        return "a " + text
+    if found.kind == "gzip":
+        return "a " + text.replace("gzip of ", "gzip file of ", 1).replace("gzip data", "gzip file")
+    return text
+
+
+def refuse_non_image(name: str, data: bytes) -> None:
+    """Raise LuacrossError "NAME is a Lua source file, not an LFS image" when `data`
+    is recognisably something else (source, bytecode, gzip of something else);
+    unknown data is left to the loader, whose message is the firmware's."""
+    from .errors import LuacrossError
+
+    found = sniff(data)
+    if found.kind == "gzip" and (found.inner is None or found.inner.kind == "unknown"):
+        return
+    if found.kind in ("source", "lc", "luac", "gzip"):
+        raise LuacrossError(f"{name} is {what(found)}, not an LFS image")
+
+
+def refuse_non_source(chunkname: bytes, data: bytes) -> None:
+    """For a source the compiler rejected: raise LuacrossError "NAME is an LFS image
+    ..., not Lua source" when `data` is an image or gzip data (the lexer would say
+    "unexpected symbol near 'char(31)'"); otherwise return (the lexer's message stands)."""
+    from .errors import LuacrossError
+
+    found = sniff(data)
+    if found.kind in ("image", "gzip"):
+        name = chunkname[1:] if chunkname[:1] in (b"@", b"=") else chunkname
+        shown = name.decode("utf-8", "surrogateescape")
+        raise LuacrossError(f"{shown} is {what(found)}, not Lua source") from None
 
 
 def describe(data: bytes) -> str:

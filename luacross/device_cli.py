@@ -33,6 +33,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     no_args_is_help=True,
     help="Check and run NodeMCU LFS images on the PC.",
+    rich_markup_mode=None,  # plain help text, as the compiler's (no panels)
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 DEFAULT_TIMEOUT = 60.0  # seconds
@@ -43,6 +45,27 @@ STOPPING = {
     for name, word in (("SIGINT", "interrupted"), ("SIGTERM", "terminated"), ("SIGHUP", "hung up"))
     if hasattr(signal, name)
 }
+
+
+def _plain_help() -> None:
+    """Help as the compiler's reads: `IMAGE` rather than typer's `{IMAGE} <path>`
+    (typer 0.2x marks required arguments with braces and shows types)."""
+    try:
+        from typer.core import TyperArgument
+    except ImportError:
+        return
+
+    def usage_name(self) -> str:
+        name = self.metavar or self.name.upper()
+        return name if self.required else f"[{name}]"
+
+    if hasattr(TyperArgument, "_usage_display_name"):
+        TyperArgument._usage_display_name = usage_name
+    if hasattr(TyperArgument, "display_type_rich"):
+        TyperArgument.display_type_rich = lambda self, ctx: None
+
+
+_plain_help()
 
 
 def _write(stream, text: str) -> None:
@@ -96,10 +119,15 @@ SizeOption = Annotated[
 
 
 def read_image(path: Path) -> bytes:
+    """The image file's bytes; a file of another kind (source, .lc) is refused by name."""
+    from lfs_format.sniff import refuse_non_image
+
     try:
-        return path.read_bytes()
+        data = path.read_bytes()
     except OSError as exc:
         raise LuacrossError(f"cannot open {path}: {exc.strerror}") from None
+    refuse_non_image(str(path), data)
+    return data
 
 
 def fail(message: str) -> typer.Exit:
@@ -109,7 +137,9 @@ def fail(message: str) -> typer.Exit:
 
 @app.command()
 def check(
-    image: Annotated[Path, typer.Argument(help="LFS image (.img from -f, or raw from -a)")],
+    image: Annotated[
+        Path, typer.Argument(metavar="IMAGE", help="LFS image (.img from -f, or raw from -a)")
+    ],
     integral: Annotated[
         bool, typer.Option("--int", help="check as the integer firmware build would")
     ] = False,
@@ -129,13 +159,15 @@ def check(
 
 @app.command()
 def run(
-    image: Annotated[Path, typer.Argument(help="LFS image to load, boot and run")],
+    image: Annotated[Path, typer.Argument(metavar="IMAGE", help="LFS image to load, boot and run")],
     module: Annotated[
-        str | None, typer.Argument(help="module to run (default: _init if present)")
+        str | None,
+        typer.Argument(metavar="MODULE", help="module to run (default: _init if present)"),
     ] = None,
     code: Annotated[
-        str | None, typer.Option("-e", metavar="CODE", help="Lua code to run after boot")
+        str | None, typer.Option("--code", metavar="CODE", help="Lua code to run after boot")
     ] = None,
+    code_alias: Annotated[str | None, typer.Option("-e", hidden=True)] = None,  # the old name
     lfs_base: Annotated[
         int | None,
         typer.Option(
@@ -171,6 +203,7 @@ def run(
     """
     from luacross.runtime import DEFAULT_LFS_BASE, MIN_MEMORY, check_partition
 
+    code = code if code is not None else code_alias
     try:
         base = DEFAULT_LFS_BASE if lfs_base is None else lfs_base
         check_partition(base, lfs_size)
@@ -217,9 +250,7 @@ class _DeviceJob:
         if self.code is not None:
             device.execute(self.code)
         if self.module is None and self.code is None and "_init" not in device.modules:
-            raise LuacrossError(
-                f"no _init module; name one of: {' '.join(sorted(device.modules))}"
-            )
+            raise LuacrossError(f"no _init module; name one of: {' '.join(sorted(device.modules))}")
 
 
 class _Emitted(list):
@@ -377,8 +408,11 @@ def _parent(pid: int, read_end: int, timeout: float, memory: int) -> int:
     elif signum == signal.SIGKILL:
         _show("x", "the device process was killed (out of memory?)")
     else:
-        _show("x", f"the image crashed the Lua VM ({_signal_name(signum)}), "
-              "e.g. a string pattern that recurses too deep for the C stack")
+        _show(
+            "x",
+            f"the image crashed the Lua VM ({_signal_name(signum)}), "
+            "e.g. a string pattern that recurses too deep for the C stack",
+        )
     return 1
 
 
@@ -459,7 +493,10 @@ def run_device_command(args: list[str]) -> int:
         return 130
     except typer.Exit as exc:
         return exc.exit_code
-    except typer.TyperException as exc:  # usage errors: the parser's message, status 1
-        exc.show()
-        return 1
+    except typer.TyperException as exc:  # usage errors: one line, status 2
+        format_message = getattr(exc, "format_message", None)
+        message = format_message() if format_message is not None else str(exc)
+        command = args[0] if args else "luacross"
+        _write(sys.stderr, f"luacross: {command}: {message} (see luacross {command} --help)")
+        return 2
     return status if isinstance(status, int) else 0
