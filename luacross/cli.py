@@ -391,11 +391,10 @@ def write_image(opts: Options, core, result) -> None:
             write_stdout(size_line)
     limit = core.DEFAULT_MAX_SIZE if opts.max_size is None else opts.max_size
     if limit is not None and result.flash_size > limit:
-        if opts.report or opts.json is not None or sys.stderr.isatty():
-            from luacross.reports import too_large
+        # luac.cross: "The image is too large for specfied LFS size" (README: differs on purpose)
+        from luacross.reports import too_large
 
-            raise LuacrossError(too_large(opts, result, limit))
-        raise LuacrossError(core.too_large_message(result.flash_size, limit))
+        raise LuacrossError(too_large(opts, result, limit))
     write_output(opts.output, result.data)
     summarize_image(opts, result)
     if opts.report or opts.json is not None:
