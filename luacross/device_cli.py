@@ -130,6 +130,20 @@ def read_image(path: Path) -> bytes:
     return data
 
 
+def refuse_other_base(path: Path, data: bytes, lfs_base: int | None) -> None:
+    """An absolute (-a) image runs only where it was built for: its addresses are fixed."""
+    from lfs_format.lua51.loader import absolute_base
+
+    if lfs_base is None or data[:2] == b"\x1f\x8b":
+        return
+    base = absolute_base(data)
+    if base is not None and base != lfs_base:
+        raise LuacrossError(
+            f"{path} is an absolute image for 0x{base:08x}; it cannot run at "
+            f"--lfs-base 0x{lfs_base:08x}"
+        )
+
+
 def fail(message: str) -> typer.Exit:
     _write(sys.stderr, f"luacross: {message}")
     return typer.Exit(code=1)
@@ -210,6 +224,7 @@ def run(
         if memory < MIN_MEMORY:
             raise LuacrossError(f"--memory {memory}: at least {MIN_MEMORY} (1M) is needed")
         data = read_image(image)
+        refuse_other_base(image, data, lfs_base)
     except LuacrossError as exc:
         raise fail(str(exc)) from None
     job = _DeviceJob(data, module, code, base, lfs_size, memory)

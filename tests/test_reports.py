@@ -213,3 +213,22 @@ def test_same_module_name_twice_warns_and_name_chooses(tmp_path, monkeypatch):
 
 def test_blob_helper_is_the_recording():
     assert blob(APPS["expect"]["files"]["lfs.img"]["sha256"]) == output_blob(APPS)
+
+
+def test_run_refuses_an_absolute_image_elsewhere(tmp_path):
+    case = cases("float/absimage/apps")[0]
+    address = int(case["args"][case["args"].index("-a") + 1], 0)
+    image = tmp_path / "abs.img"
+    image.write_bytes(output_blob(case))
+    other = address + 0x10000
+    run = run_cli(["run", str(image), "--lfs-base", hex(other), "--code", "print(1)"])
+    assert run.status == 1
+    assert (
+        run.stderr
+        == (
+            f"luacross: {image} is an absolute image for 0x{address:08x}; it cannot run at "
+            f"--lfs-base 0x{other:08x}\n"
+        ).encode()
+    )
+    run = run_cli(["run", str(image), "--lfs-base", hex(address), "--code", "print(1)"])
+    assert run.status == 0 and run.stdout.endswith(b"1\n")
