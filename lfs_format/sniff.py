@@ -259,7 +259,7 @@ def what(found: Sniffed) -> str:
 def refuse_non_image(name: str, data: bytes) -> None:
     """Raise LuacrossError "NAME is a Lua source file, not an LFS image" when `data`
     is recognisably something else (source, bytecode, gzip of something else);
-    unknown data is left to the loader, whose message is the firmware's."""
+    gzip of unknown data is left to the loader, whose message is the firmware's."""
     from .errors import LuacrossError
 
     found = sniff(data)
@@ -267,6 +267,8 @@ def refuse_non_image(name: str, data: bytes) -> None:
         return
     if found.kind in ("source", "lc", "luac", "gzip"):
         raise LuacrossError(f"{name} is {what(found)}, not an LFS image")
+    if found.kind == "unknown":  # neither gzip (-f) nor an absolute image's header (-a)
+        raise LuacrossError(f"{name} is {found.description}")
 
 
 def refuse_non_source(chunkname: bytes, data: bytes) -> None:

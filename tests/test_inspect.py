@@ -67,7 +67,8 @@ def test_lua51_images(case):
     assert image["timestamp"] == epoch()
     assert image["build"] == case["variant"]
     assert image["absolute"] == (case["id"].split("/")[1] == "absimage")
-    if image["absolute"]:
+    if image["absolute"]:  # the FlashHeader as luac.cross wrote it: nROuse is word 4
+        assert image["strings"]["count"] == int.from_bytes(data[16:20], "little")
         assert image["address"] == int(case["args"][case["args"].index("-a") + 1], 0)
     else:
         assert image["compressed_size"] == len(data)

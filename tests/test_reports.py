@@ -160,6 +160,10 @@ def test_json_report_for_ci(tmp_path, monkeypatch):
     assert run.status == 0
     doc = json.loads(report.read_text())
     assert doc["schema"] == "luacross-inspect/1" and doc["limit"] == 131072
+    from test_inspect import _validate
+
+    schema = json.loads((CORPUS.parent.parent.parent / "docs" / "inspect-schema.json").read_text())
+    _validate(doc, schema, schema)
     (entry,) = doc["files"]
     image = entry["image"]
     assert image["flash_size"] == APPS_SIZE and image["timestamp"] == 1704067200

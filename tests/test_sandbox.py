@@ -263,7 +263,8 @@ def test_run_rejects_a_non_image_alone(tmp_path):
     path = tmp_path / "random.bin"
     path.write_bytes(bytes(range(256)) * 4)
     run = run_cli(["run", str(path)])
-    assert one_line_error(run) == "not an LFS image: neither gzip (-f) nor an absolute image (-a)"
+    expected = f"{path} is not a Lua file or LFS image (1024 bytes of unknown data)"
+    assert one_line_error(run) == expected
     assert run.stderr.count(b"\n") == 1
 
 
