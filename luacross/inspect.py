@@ -267,43 +267,169 @@ def _image53(data: bytes, found: sniffing.Sniffed) -> dict[str, Any]:
     }
 
 
+class _Region53:
+    """Reads a Lua 5.3 LFS region (what `-F IMAGE -a ADDR` writes) back into Protos,
+    following the firmware's 32-bit records (lfs_format/lua53/flash_image.py)."""
+
+    def __init__(self, data: bytes, wide: bool, base: int) -> None:
+        import struct
+
+        self.data = data
+        self.wide = wide
+        self.base = base
+        self.struct = struct
+        self.strings: dict[int, bytes] = {}
+        self.depth = 0
+
+    def word(self, address: int, index: int = 0) -> int:
+        at = address - self.base + 4 * index
+        if not 0 <= at <= len(self.data) - 4:
+            raise LuacrossError(f"address 0x{address:08x} lies outside the LFS region")
+        return int.from_bytes(self.data[at : at + 4], "little")
+
+    def string(self, address: int) -> bytes | None:
+        if address == 0:
+            return None
+        found = self.strings.get(address)
+        if found is None:
+            tag = self.word(address, 1)
+            length = tag >> 24 if tag & 0x1F == 4 else self.word(address, 3)
+            at = address - self.base + 16
+            if at + length > len(self.data):
+                raise LuacrossError(f"string at 0x{address:08x} runs past the LFS region")
+            found = self.strings[address] = self.data[at : at + length]
+        return found
+
+    def constant(self, address: int):
+        from lfs_format.lua53 import flash_image as fl
+
+        words = [self.word(address, i) for i in range(3 if self.wide else 2)]
+        tt = words[-1] & ~fl.CTB
+        raw = self.struct.pack("<II", words[0], words[1] if self.wide else 0)
+        if tt == fl.LUA_TNIL:
+            return None
+        if tt == fl.LUA_TBOOLEAN:
+            return bool(words[0])
+        if tt == fl.LUA_TNUMINT:
+            return self.struct.unpack("<q" if self.wide else "<i", raw[: 8 if self.wide else 4])[0]
+        if tt == fl.LUA_TNUMFLT:
+            return self.struct.unpack("<d" if self.wide else "<f", raw[: 8 if self.wide else 4])[0]
+        if tt in (fl.LUA_TSHRSTR, fl.LUA_TLNGSTR):
+            return self.string(words[0])
+        return None
+
+    def proto(self, address: int, psource: bytes | None = None):
+        from lfs_format.lua53.proto import LocVar, Proto, Upvaldesc
+
+        self.depth += 1
+        if self.depth > 200:
+            raise LuacrossError("functions nested too deep (a cycle?)")
+        w = [self.word(address, i) for i in range(19)]
+        n_up, n_k, n_code, n_li, n_p, n_lv = w[3], w[4], w[5], w[6], w[7], w[8]
+        if max(n_up, n_k, n_code, n_li, n_p, n_lv) > len(self.data):
+            raise LuacrossError(f"Proto at 0x{address:08x} has impossible sizes")
+        f = Proto()
+        f.numparams = w[1] >> 16 & 0xFF
+        f.is_vararg = w[1] >> 24 & 0xFF
+        f.maxstacksize = w[2] & 0xFF
+        f.linedefined, f.lastlinedefined = w[9], w[10]
+        source = self.string(w[17])
+        f.source = source if source is not None else psource
+        tv = 12 if self.wide else 8
+        f.protos = [self.proto(self.word(w[13], i), f.source) for i in range(n_p)]
+        f.code = [self.word(w[12], i) for i in range(n_code)]
+        f.constants = [self.constant(w[11] + tv * i) for i in range(n_k)]
+        f.upvalues = []
+        for i in range(n_up):
+            pair = self.word(w[16], 2 * i + 1)
+            f.upvalues.append(Upvaldesc(self.string(self.word(w[16], 2 * i)), pair & 0xFF,
+                                        pair >> 8 & 0xFF))  # fmt: skip
+        at = w[14] - self.base
+        f.lineinfo = self.data[at : at + n_li] if n_li else b""
+        f.locvars = [
+            LocVar(self.string(self.word(w[15], 3 * i)) or b"",
+                   self.word(w[15], 3 * i + 1), self.word(w[15], 3 * i + 2))
+            for i in range(n_lv)
+        ]  # fmt: skip
+        self.depth -= 1
+        return f
+
+    def chain(self, offset: int) -> list[int]:
+        """The TString addresses of a string list (header word offset, `next` links;
+        the list ends at offset 0, the region's start)."""
+        out: list[int] = []
+        address = self.base + 4 * offset
+        while address != self.base and len(out) <= len(self.data) // 16:
+            out.append(address)
+            address = self.word(address)
+        return out
+
+
 def _region53(data: bytes, found: sniffing.Sniffed) -> dict[str, Any]:
-    """A Lua 5.3 flash region (`-F IMAGE -a ADDR`): its header and module names."""
+    """A Lua 5.3 flash region (`-F IMAGE -a ADDR`): header, modules and their sizes."""
     import struct
 
+    from lfs_format.target import LUA53, LUA53_64
+
     header = struct.unpack_from("<12I", data)
-    flash_size, seed, timestamp, nrouse = header[1], header[2], header[3], header[4]
-    names: list[str] = []
-    entry = 16 if found.build == "lua53-64" else 12
+    flash_size, seed, timestamp, nrouse, nrosize = header[1:6]
+    wide = found.build == "lua53-64"
+    target = LUA53_64 if wide else LUA53
+    entry = 16 if wide else 12
     rotable = header[7] * 4
-    if rotable + 16 <= len(data):
-        count = data[rotable + 7]
-        entries = int.from_bytes(data[rotable + 12 : rotable + 16], "little")
-        first = rotable - (count + 1) * entry
-        base = entries - first
-        for i in range(count):
-            key = int.from_bytes(data[first + i * entry : first + i * entry + 4], "little") - base
-            if 0 <= key < len(data):
-                end = data.find(b"\0", key)
-                names.append(_text(data[key:end]) or "")
+    if rotable + 16 > len(data):
+        raise LuacrossError("the module table lies outside the LFS region")
+    count = data[rotable + 7]
+    entries = int.from_bytes(data[rotable + 12 : rotable + 16], "little")
+    first = rotable - (count + 1) * entry
+    base = entries - first
+    region = _Region53(data, wide, base)
+    names: list[bytes] = []
+    protos = []
+    for i in range(count):
+        key = region.word(entries, i * entry // 4)
+        value = region.word(entries, i * entry // 4 + 1)
+        at = key - base
+        end = data.find(b"\0", at)
+        names.append(data[at:end])
+        protos.append(region.proto(value))
+    tv = 12 if wide else 8
+    shares = _Shares()
+    modules = []
+    for i, proto in enumerate(protos):
+        row = _module_row(_text(names[i]) or "", i)
+        row["bytes"] = _walk53(proto, i, shares, tv, row, 0)
+        modules.append(row)
+    split = shares.split(lambda value: 16 + _words(len(value) + 1))
+    for row in modules:
+        for kind, value in split.get(row["index"], {}).items():
+            row[kind] += value
+            row["bytes"] += value
+    strings = region.chain(header[9]) + region.chain(header[10])
+    string_bytes = 0
+    for address in strings:
+        string_bytes += 16 + _words(len(region.string(address) or b"") + 1)
+    module_strings = sum(sum(v.values()) for v in split.values())
+    overhead = {
+        "header": 48,
+        "string_table": 4 * nrosize,
+        "lookup_main": entry * (count + 1) + 16,
+        "strings": string_bytes - module_strings,
+    }
     return {
         "lua": "5.3",
         "build": found.build,
         "absolute": True,
-        "address": None,
+        "address": base,
         "flash_size": flash_size,
         "compressed_size": None,
         "timestamp": timestamp,
         "seed": seed,
-        "strings": {"count": nrouse, "bytes": None},
-        "overhead": None,
-        "modules": [
-            {
-                key: (value if key in ("name", "index") else None)
-                for key, value in _module_row(name, i).items()
-            }
-            for i, name in enumerate(names)
-        ],
+        "strings": {"count": len(strings), "bytes": string_bytes},
+        "overhead": overhead,
+        "modules": modules,
+        "_protos": (protos, names, timestamp),
+        "_target": target,
     }
 
 

@@ -87,6 +87,16 @@ def test_lua53_image_sizes_match_the_regions_luac_cross_wrote():
         names = ["quirks", "a_module_name_that_is_quite_long_indeed_over_40", "small"]
         assert [m["name"] for m in image["modules"]] == names
         assert [m["name"] for m in region["modules"]] == names
+        # the region, read back on its own, gives every module the same bytes
+        assert region["modules"] == image["modules"]
+        assert region["overhead"] == image["overhead"]
+        assert region["address"] == 0x40234000  # the -a address it was made with
+        assert _sum_up(region) == region["flash_size"]
+        lists = [
+            listing(examine(name, (IMAGES53 / name).read_bytes()), full=True)
+            for name in (image_file, region_file)
+        ]
+        assert lists[0] == lists[1]
 
 
 @pytest.mark.parametrize("variant", ["lua53", "lua53-64"])
@@ -97,6 +107,11 @@ def test_lua53_golden_images(variant):
         image = examine("lfs.img", _blob53(case))["image"]
         assert _sum_up(image) == image["flash_size"]
         assert image["build"] == variant
+    for case in _cases53(f"{variant}/absimage/"):
+        if case["expect"]["files"]:
+            region = examine("abs.img", _blob53(case))["image"]
+            assert region["address"] == int(case["args"][case["args"].index("-a") + 1], 0)
+            assert _sum_up(region) == region["flash_size"] == len(_blob53(case))
     (region_case,) = _cases53(f"{variant}/absimage/apps3")
     source = "apps3.img" if variant == "lua53" else "apps3_64.img"
     image = examine(source, (GOLDEN53 / "corpus" / "images" / source).read_bytes())["image"]
