@@ -192,7 +192,10 @@ def test_size_gate(tmp_path, monkeypatch):
     # absolute images too
     run = run_cli(["--lua", "5.3", "-m", "4096", "-F", "ref32.img", "-a", "0x40220000", "-o", "x"])
     assert run.status == 1 and not (tmp_path / "x").exists()
-    assert run.stderr == b"luacross: x: 4376 bytes, over the 4096-byte limit by 280\n"
+    assert run.stderr == (
+        b"luacross: x: 4376 bytes, over the 4096-byte limit by 280; biggest modules: "
+        b"quirks 1100, a_module_name_that_is_quite_long_indeed_over_40 664, small 328\n"
+    )
     # not a multiple of 4096: a usage error
     assert run_cli(["--lua", "5.3", "-m", "5000", "-o", "y", *QUIRKS]).status == 1
 
