@@ -72,9 +72,9 @@ def _function(out: bytearray, f: Proto, parent_source: bytes | None) -> None:
     out += _INT.pack(len(f.protos))
     for child in f.protos:
         _function(out, child, f.source)
-    lines = [max(line, 0) for line in decode_line_info(f.lineinfo, len(f.code))] if (
-        f.lineinfo
-    ) else []
+    lines = (
+        [max(line, 0) for line in decode_line_info(f.lineinfo, len(f.code))] if (f.lineinfo) else []
+    )
     out += _INT.pack(len(lines))
     out += struct.pack(f"<{len(lines)}i", *lines)
     out += _INT.pack(len(f.locvars))
