@@ -7,6 +7,9 @@ loader's message (lundump.c) on one line. `run` must print what stock Lua
 """
 
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import lupa.lua53 as lua53
@@ -375,3 +378,50 @@ def test_run_modules_of_every_recorded_apps_image(tmp_path):
         dev.load(data)
         for name in dev.modules:
             assert dev.module(name) is not None, (variant, name)
+
+
+def test_run_timeout_reaches_coroutines_and_handlers(tmp_path, monkeypatch):
+    image = build_image(tmp_path, monkeypatch, *FLAGS["lua53-64"])
+    for code in [
+        "coroutine.wrap(function() while true do end end)()",
+        "xpcall(function() while true do end end, function() while true do end end)",
+    ]:
+        run = run_cli(["run", str(image), "--timeout", "0.5", "-e", code])
+        assert one_line_error(run).startswith("timeout: "), code
+
+
+@pytest.mark.parametrize(
+    ("signum", "status", "word"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+)
+def test_run_stops_on_a_signal(tmp_path, monkeypatch, signum, status, word):
+    image = build_image(tmp_path, monkeypatch, *FLAGS["lua53-64"])
+    code = "print('looping') while true do pcall(function() while true do end end) end"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "luacross", "run", str(image), "-e", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=golden.REPO,
+    )
+    assert process.stdout.readline() == b"looping\n"  # the Lua loop is running
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == status
+    assert err == f"luacross: {word}\n".encode()
+
+
+def test_in_process_fallback_runs_5_3_images(tmp_path, monkeypatch, capsys):
+    """Where there is no fork, run goes on in-process with the VM's own time limit."""
+    from luacross import device_cli
+
+    data = build_image(tmp_path, monkeypatch, *FLAGS["lua53-64"]).read_bytes()
+    endings = []
+    for code in ["print(7 // 2)", "while true do end", "error({})"]:
+        job = device_cli._DeviceJob(data, None, code, 0x40220000, None, 8 << 20)
+        job.timeout = 0.3
+        endings.append(device_cli.run_in_process(job))
+    assert endings == [0, 1, 1]
+    captured = capsys.readouterr()
+    assert captured.out == "3\n"
+    assert "luacross: timeout: Lua was still running after 0.3 s\n" in captured.err
+    assert "luacross: (error object is a table value)\n" in captured.err
