@@ -24,7 +24,6 @@ DEFAULT_OUTPUT = "luac.out"
 LUAC_OPTIONS: frozenset[str] = frozenset()  # luac.c options beyond those both cores share
 DASH_OUTPUT_NAMES = True  # `-o -x` writes a file named "-x"
 PRINTS_IMAGE_SIZE = True  # -f prints "Image size: N"
-DEFAULT_MAX_SIZE: int | None = 0x40000  # the size gate without -m
 IROM0_SEG = 0x40210000  # `-a ADDR` needs ADDR - IROM0_SEG in [0, IROM0_SEGMAX]
 IROM0_SEGMAX = 0x00100000
 ADDRESS_ERROR = "'-e' absolute address must be valid flash address"
@@ -33,6 +32,11 @@ ADDRESS_ERROR = "'-e' absolute address must be valid flash address"
 def address_ok(address: int) -> bool:
     """Whether `-a ADDR` names a flash address the 5.1 luac.c accepts."""
     return (address - IROM0_SEG) & 0xFFFFFFFF <= IROM0_SEGMAX
+
+
+def default_max_size(*, absolute: bool) -> int | None:
+    """The size gate without `-m`: luac.c's default LFS size."""
+    return 0x40000
 
 
 def too_large_message(flash_size: int, max_size: int) -> str:
