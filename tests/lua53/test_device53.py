@@ -425,3 +425,23 @@ def test_in_process_fallback_runs_5_3_images(tmp_path, monkeypatch, capsys):
     assert captured.out == "3\n"
     assert "luacross: timeout: Lua was still running after 0.3 s\n" in captured.err
     assert "luacross: (error object is a table value)\n" in captured.err
+
+
+def test_lfs_reload_replaces_the_image_or_leaves_no_lfs(tmp_path, monkeypatch):
+    """node.LFS.reload(file): the device restarts with the new image; an image
+    the loader refuses leaves it without LFS (the 5.3 firmware erased it first)."""
+    data = build_image(tmp_path, monkeypatch, *FLAGS["lua53-64"]).read_bytes()
+    apps = (IMAGES / "apps3_64.img").read_bytes()
+    dev = device53.open_device(device.detect(data), files={"apps.img": apps, "bad.img": apps[:100]})
+    dev.load(data)
+    dev.execute("print(table.concat(node.LFS.list(), ','))")
+    dev.execute("print(node.LFS.reload('apps.img')) print('not reached')")
+    dev.execute("print(table.concat(node.LFS.list(), ','), node.LFS.time)")
+    dev.execute("node.LFS.reload('bad.img')")
+    dev.execute("print(node.LFS.list(), node.LFS.get('fifo'), node.LFS.config.lfs_used)")
+    assert dev.output == [
+        "_init,prog53,util53",
+        f"fifo,init,led_blink\t{epoch()}",
+        "(null): truncated precompiled chunk",
+        "nil\tnil\t0",
+    ]
