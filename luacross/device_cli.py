@@ -444,8 +444,8 @@ def _parent(pid: int, read_end: int, timeout: float, memory: int) -> int:
     elif signum == signal.SIGKILL:
         _show("x", "the device process was killed (out of memory?)")
     else:
-        _show("x", f"the image crashed the Lua VM ({_signal_name(signum)}), "
-              "e.g. a string pattern that recurses too deep for the C stack")
+        _show("x", f"the image crashed the Lua VM ({_signal_name(signum)}): damaged "
+              "bytecode, or (Lua 5.1) a string pattern that recurses too deep for the C stack")
     return 1
 
 

@@ -507,7 +507,7 @@ class Lua53Device:
             text = rt._text(message) if isinstance(message, bytes) else str(message)
             if text == "not enough memory":
                 text = self._memory_message()
-            raise rt.LuaRuntimeError(text, rt._user_traceback(rt._text(trace or b"")))
+            raise rt.LuaRuntimeError(text, _user_traceback(rt._text(trace or b"")))
         return tuple(res[i] for i in range(2, n + 2))
 
     def module(self, name: str):
@@ -536,6 +536,15 @@ class Lua53Device:
                 self._memory_message() if message == "not enough memory" else message
             )
         return self._call(f)
+
+
+def _user_traceback(trace: str) -> str:
+    """Lua's traceback without the frames of the sandbox's xpcall around the call."""
+    lines = trace.strip("\n").splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() in ("[C]: in upvalue 'xpcall'", "[C]: in function 'xpcall'"):
+            return "\n".join(lines[:i])
+    return "\n".join(lines)
 
 
 def notes(build: Build) -> list[str]:

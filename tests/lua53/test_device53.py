@@ -298,6 +298,7 @@ def test_run_lua_error_has_the_image_source_and_a_traceback(tmp_path, monkeypatc
     assert run.stdout == b"before\n"
     text = run.stderr.decode()
     assert "util53.lua:2: attempt to compare" in text and "stack traceback" in text
+    assert text.splitlines()[-1] == "\tstdin:1: in main chunk"  # no frame of the sandbox
 
 
 # the sandbox: what the 5.3 firmware does not have, or what would reach the host
