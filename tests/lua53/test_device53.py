@@ -6,6 +6,7 @@ loader's message (lundump.c) on one line. `run` must print what stock Lua
 5.3 (lupa.lua53) prints for the same program, inside the same sandbox as 5.1.
 """
 
+import random
 import shutil
 import signal
 import subprocess
@@ -446,3 +447,24 @@ def test_lfs_reload_replaces_the_image_or_leaves_no_lfs(tmp_path, monkeypatch):
         "(null): truncated precompiled chunk",
         "nil\tnil\t0",
     ]
+
+
+def test_run_damaged_images_end_in_one_line(tmp_path, monkeypatch):
+    """Bit flips past the header: the loader refuses the image, or the damaged
+    code runs (a Lua error, a VM crash in the child process, a timeout);
+    whichever, luacross ends with one `luacross:` line, never a traceback."""
+    data = build_image(tmp_path, monkeypatch, *FLAGS["lua53-64"]).read_bytes()
+    rng = random.Random(3)
+    for _ in range(12):
+        damaged = bytearray(data)
+        for _ in range(3):
+            damaged[rng.randrange(200, len(damaged))] ^= 1 << rng.randrange(8)
+        path = tmp_path / "damaged.img"
+        path.write_bytes(bytes(damaged))
+        run = run_cli(["run", str(path), "prog53", "--timeout", "5"])
+        text = run.stderr.decode()
+        assert "Traceback" not in text and "internal error" not in text
+        assert run.status in (0, 1)
+        if run.status:  # one line, or a Lua error's message and its traceback
+            assert text.startswith("luacross: "), text
+            assert text.count("\n") == 1 or "\nstack traceback:\n" in text, text
