@@ -16,9 +16,9 @@ file system, a reduced `debug` and `node`'s LFS API (app/modules/node.c):
 `node.LFS.time/config/<module>`, `node.info("lfs")`. Nothing of the host:
 no `io`, `os`, `python`, `package.loadlib`/`cpath`; `load` refuses binary
 chunks that this VM's `string.dump` did not write; `debug` keeps only
-`traceback`, `getinfo`, `getstrings` and a private `getregistry` (the
-firmware also has the hook, local and upvalue functions: they would reach
-the sandbox's own functions).
+`traceback`, `getinfo` (without `func`), `getstrings` and a private
+`getregistry` (the firmware also has the hook, local and upvalue functions:
+they would reach the sandbox's own functions).
 
 Numbers: the VM is the host's 64-bit Lua 5.3. Images of the 64-bit build
 run as on the device; images of the default build (32-bit integers, C
@@ -214,10 +214,22 @@ for _, name in ipairs{"abs", "acos", "asin", "atan", "ceil", "cos", "deg", "exp"
 end
 math.maxinteger, math.mininteger = maxint, -maxint - 1
 
+-- getinfo without `func`: the functions on the stack include the sandbox's own
+local function getinfo_nofunc(...)
+  local t
+  if type((...)) == "number" then        -- a level: one more for this wrapper
+    local level, what = ...
+    if select("#", ...) >= 2 then t = getinfo(level + 1, what) else t = getinfo(level + 1) end
+  else
+    t = getinfo(...)
+  end
+  if type(t) == "table" then t.func = nil end
+  return t
+end
 local fake_registry = {_LOADED = package.loaded}
 local debug = {
   traceback = traceback,
-  getinfo = getinfo,
+  getinfo = getinfo_nofunc,
   getregistry = function() return fake_registry end,
   getstrings = function(opt)
     if opt == nil then opt = "RAM" end

@@ -314,6 +314,8 @@ ESCAPES = {
     "setupvalue": "return debug.setupvalue",
     "upvaluejoin": "return debug.upvaluejoin",
     "getlocal": "return debug.getlocal",
+    "getinfo_func": "for l = 1, 9 do local i = debug.getinfo(l) "
+    "if i and i.func then return i end end",
     "require_os": "local ok = pcall(require, 'os') return ok or nil",
     "require_io": "local ok = pcall(require, 'io') return ok or nil",
     "real_registry": "return debug.getregistry()._LOADED.os",
