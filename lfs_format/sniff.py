@@ -257,18 +257,18 @@ def what(found: Sniffed) -> str:
 
 
 def refuse_non_image(name: str, data: bytes) -> None:
-    """Raise LuacrossError "NAME is a Lua source file, not an LFS image" when `data`
-    is recognisably something else (source, bytecode, gzip of something else);
-    gzip of unknown data is left to the loader, whose message is the firmware's."""
+    """Raise LuacrossError "NAME is a Lua source file, not an LFS image" for a file
+    that is plainly something else: Lua source, a NodeMCU Lua 5.1 `.lc`, or gzip of
+    either. Anything that could be a damaged image (a Lua 5.3 chunk header, unknown
+    data) is left to the device's loader, whose messages are the firmware's."""
     from .errors import LuacrossError
 
     found = sniff(data)
-    if found.kind == "gzip" and (found.inner is None or found.inner.kind == "unknown"):
+    inner = found.inner if found.kind == "gzip" else found
+    if inner is None:
         return
-    if found.kind in ("source", "lc", "luac", "gzip"):
+    if inner.kind == "source" or (inner.kind == "lc" and inner.lua == "5.1"):
         raise LuacrossError(f"{name} is {what(found)}, not an LFS image")
-    if found.kind == "unknown":  # neither gzip (-f) nor an absolute image's header (-a)
-        raise LuacrossError(f"{name} is {found.description}")
 
 
 def refuse_non_source(chunkname: bytes, data: bytes) -> None:

@@ -1,8 +1,9 @@
 """`luacross check` and `luacross run`: the device model on the command line.
 
 These are ordinary typer commands (they have no luac.cross rules to honour).
-They call `luacross.runtime`, which models the firmware's loader and runs the
-image's modules in a Lua 5.1 VM holding the firmware's libraries only.
+They call `luacross.device`, which finds the firmware build an image is for
+(Lua 5.1 float/integer, Lua 5.3 32/64-bit) and models that firmware: its
+loader, and a Lua VM of that version holding the firmware's libraries only.
 
 `run` runs the device in a child process (where `os.fork` exists): whatever
 the image does to that process (a pattern that overflows the C stack, an
@@ -118,15 +119,18 @@ SizeOption = Annotated[
 ]
 
 
-def read_image(path: Path) -> bytes:
-    """The image file's bytes; a file of another kind (source, .lc) is refused by name."""
+def read_image(path: Path, named_build: bool = False) -> bytes:
+    """The image file's bytes. A file of another kind (source, .lc) is refused by
+    name, unless the command line names the device's build (`named_build`): then
+    that firmware's loader refuses it in its own words."""
     from lfs_format.sniff import refuse_non_image
 
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise LuacrossError(f"cannot open {path}: {exc.strerror}") from None
-    refuse_non_image(str(path), data)
+    if not named_build:
+        refuse_non_image(str(path), data)
     return data
 
 
@@ -149,22 +153,79 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+LuaOption = Annotated[
+    str | None,
+    typer.Option(
+        "--lua",
+        metavar="VERSION",
+        help="the device's firmware core, 5.1 or 5.3 (default: the image's)",
+    ),
+]
+NumbersOption = Annotated[
+    str | None,
+    typer.Option(
+        "--numbers",
+        metavar="BITS",
+        help="Lua 5.3 firmware: 32 (default build) or 64 (LUA_NUMBER_64BITS)",
+    ),
+]
+IntOption = Annotated[
+    bool, typer.Option("--int", help="the device has the Lua 5.1 integer firmware build")
+]
+
+
+def choose_build(data: bytes, lua: str | None, numbers: str | None, integral: bool):
+    """The firmware build to model: the one the options name, else the
+    image's own; and the image's build (None when it has none)."""
+    from lfs_format.errors import LoaderError
+    from luacross.device import detect, firmware
+
+    wanted = firmware(lua, numbers, integral)
+    try:
+        found = detect(data)
+    except LoaderError:
+        if wanted is None:
+            raise
+        found = None
+    return wanted or found, found
+
+
+def validate(data: bytes, build, found, lfs_size: int | None):
+    """`build`'s loader over `data`; a rejection names the image's own build
+    when the device's is another."""
+    from lfs_format.errors import LoaderError
+    from luacross.device import core
+
+    try:
+        return core(build).check_image(data, build, lfs_size=lfs_size)
+    except LoaderError as exc:
+        if found is not None and found != build:
+            raise LoaderError(f"{exc} (the image is for {found.label})") from None
+        raise
+
+
 @app.command()
 def check(
     image: Annotated[
-        Path, typer.Argument(metavar="IMAGE", help="LFS image (.img from -f, or raw from -a)")
+        Path, typer.Argument(
+            metavar="IMAGE", help="LFS image (5.1: .img from -f, or raw from -a; 5.3: -f)"
+        )
     ],
-    integral: Annotated[
-        bool, typer.Option("--int", help="check as the integer firmware build would")
-    ] = False,
+    lua: LuaOption = None,
+    numbers: NumbersOption = None,
+    integral: IntOption = False,
     lfs_size: SizeOption = None,
 ) -> None:
-    """Validate IMAGE as the firmware's loader does (first pass), and summarise it."""
-    from luacross.runtime import check_image, check_partition
+    """Validate IMAGE as the firmware's loader would, before anything is
+    erased, and summarise it: the build it needs (found in the image; the
+    options name the device's, to check against), flash size, modules."""
+    from luacross.runtime import check_partition
 
     try:
         check_partition(0, lfs_size)
-        summary = check_image(read_image(image), integral=integral, lfs_size=lfs_size)
+        data = read_image(image, named_build=bool(lua or numbers or integral))
+        build, found = choose_build(data, lua, numbers, integral)
+        summary = validate(data, build, found, lfs_size)
     except LuacrossError as exc:
         raise fail(str(exc)) from None
     for line in summary.lines():
@@ -189,6 +250,9 @@ def run(
         ),
     ] = None,
     lfs_size: SizeOption = None,
+    lua: LuaOption = None,
+    numbers: NumbersOption = None,
+    integral: IntOption = False,
     timeout: Annotated[
         float,
         typer.Option(
@@ -212,8 +276,9 @@ def run(
 ) -> None:
     """Load IMAGE into a simulated LFS partition, boot it and run MODULE or CODE.
 
-    The image runs in a Lua 5.1 VM holding the firmware's libraries only: it
-    can read, write or run nothing on the PC.
+    The image runs in a Lua VM of its core (5.1 or 5.3, found in the image)
+    holding that firmware's libraries only: it can read, write or run nothing
+    on the PC.
     """
     from luacross.runtime import DEFAULT_LFS_BASE, MIN_MEMORY, check_partition
 
@@ -223,11 +288,12 @@ def run(
         check_partition(base, lfs_size)
         if memory < MIN_MEMORY:
             raise LuacrossError(f"--memory {memory}: at least {MIN_MEMORY} (1M) is needed")
-        data = read_image(image)
+        data = read_image(image, named_build=bool(lua or numbers or integral))
         refuse_other_base(image, data, lfs_base)
+        build, found = choose_build(data, lua, numbers, integral)
     except LuacrossError as exc:
         raise fail(str(exc)) from None
-    job = _DeviceJob(data, module, code, base, lfs_size, memory)
+    job = _DeviceJob(data, module, code, base, lfs_size, memory, build=build)
     status = run_isolated(job, timeout=timeout, memory=memory)
     if status:
         raise typer.Exit(code=status)
@@ -237,16 +303,20 @@ class _DeviceJob:
     """What `run` does with the device; `emit(kind, text)` reports: "o" a
     printed line, "e" a note for stderr, "x" the error that ends the run."""
 
-    def __init__(self, data, module, code, base, size, memory):
+    def __init__(self, data, module, code, base, size, memory, build=None):
+        self.build = build  # luacross.device.Build that runs the image (None: the image's)
         self.data, self.module, self.code = data, module, code
         self.base, self.size, self.memory = base, size, memory
         self.timeout: float | None = None  # in-process runs only: the VM's own limit
 
     def __call__(self, emit, confine=None) -> None:
         """`confine()`, if given, runs once the image is loaded, before any of its code."""
-        from luacross.runtime import INTEGER_ON_FLOAT_VM, LfsDevice
+        from luacross.device import core, detect
 
-        device = LfsDevice(
+        build = self.build or detect(self.data)
+        device_core = core(build)
+        device = device_core.open_device(
+            build,
             lfs_base=self.base,
             lfs_size=self.size,
             memory_limit=self.memory,
@@ -254,8 +324,8 @@ class _DeviceJob:
             output=_Emitted(emit),
         )
         device.load(self.data)  # a rejected image: its message alone
-        if device.integral:
-            emit("e", f"note: {INTEGER_ON_FLOAT_VM}")
+        for note in device_core.notes(build):
+            emit("e", f"note: {note}")
         if confine is not None:
             confine()
         if "_init" in device.modules:
@@ -423,11 +493,8 @@ def _parent(pid: int, read_end: int, timeout: float, memory: int) -> int:
     elif signum == signal.SIGKILL:
         _show("x", "the device process was killed (out of memory?)")
     else:
-        _show(
-            "x",
-            f"the image crashed the Lua VM ({_signal_name(signum)}), "
-            "e.g. a string pattern that recurses too deep for the C stack",
-        )
+        _show("x", f"the image crashed the Lua VM ({_signal_name(signum)}): damaged "
+              "bytecode, or (Lua 5.1) a string pattern that recurses too deep for the C stack")
     return 1
 
 

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from golden import CORPUS, blob, cases, output_blob, run_cli
+from golden import CORPUS, REPO, blob, cases, output_blob, run_cli
 
 APPS = cases("float/image/apps")[0]
 APP_SOURCES = [arg for arg in APPS["args"] if arg.endswith(".lua")]  # relative to CORPUS
@@ -162,7 +162,7 @@ def test_json_report_for_ci(tmp_path, monkeypatch):
     assert doc["schema"] == "luacross-inspect/1" and doc["limit"] == 131072
     from test_inspect import _validate
 
-    schema = json.loads((CORPUS.parent.parent.parent / "docs" / "inspect-schema.json").read_text())
+    schema = json.loads((REPO / "docs" / "inspect-schema.json").read_text())
     _validate(doc, schema, schema)
     (entry,) = doc["files"]
     image = entry["image"]

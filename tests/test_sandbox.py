@@ -263,8 +263,9 @@ def test_run_rejects_a_non_image_alone(tmp_path):
     path = tmp_path / "random.bin"
     path.write_bytes(bytes(range(256)) * 4)
     run = run_cli(["run", str(path)])
-    expected = f"{path} is not a Lua file or LFS image (1024 bytes of unknown data)"
-    assert one_line_error(run) == expected
+    assert one_line_error(run) == (
+        "not an LFS image: neither a Lua 5.1 image (gzip, or -a) nor a Lua 5.3 image (-f)"
+    )
     assert run.stderr.count(b"\n") == 1
 
 
