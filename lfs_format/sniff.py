@@ -71,13 +71,15 @@ class Sniffed:
         return self.kind == "image"
 
 
+# Lua 5.3 builds by (sizeof lua_Integer, sizeof lua_Number): the ESP8266 has the first
+# two; the ESP32's Kconfig also offers 64-bit integers with floats and 32-bit with doubles
+BUILDS53 = {(4, 4): "lua53", (8, 8): "lua53-64", (8, 4): "lua53-int64", (4, 8): "lua53-double"}
+SIZES53 = {name: sizes for sizes, name in BUILDS53.items()}
+
+
 def _build53(int_size: int, float_size: int) -> tuple[str | None, str]:
     sizes = f"{int_size * 8}-bit integers, {float_size * 8}-bit floats"
-    if (int_size, float_size) == (4, 4):
-        return "lua53", sizes
-    if (int_size, float_size) == (8, 8):
-        return "lua53-64", sizes
-    return None, sizes
+    return BUILDS53.get((int_size, float_size)), sizes
 
 
 def _sniff_chunk(data: bytes) -> Sniffed:
@@ -172,15 +174,23 @@ def wide53_region(data: bytes) -> bool | None:
 
 
 def _sniff_flash53(data: bytes) -> Sniffed | None:
-    if len(data) < 48 or int.from_bytes(data[:4], "little") != FLASH53_SIG:
+    """A Lua 5.3 flash region: the ESP32's firmware adds its number build to the
+    signature (bit 0: 64-bit integers, bit 1: doubles); the ESP8266's does not, and
+    its 64-bit build is told by the size of the module table's entries."""
+    if len(data) < 48:
         return None
-    wide = wide53_region(data)
-    build = None if wide is None else ("lua53-64" if wide else "lua53")
-    sizes = {
-        None: "",
-        False: " (32-bit integers, 32-bit floats)",
-        True: " (64-bit integers, 64-bit floats)",
-    }[wide]
+    sig = int.from_bytes(data[:4], "little")
+    if sig & ~3 != FLASH53_SIG:
+        return None
+    build: str | None
+    if sig & 3:
+        build = BUILDS53[(8 if sig & 1 else 4, 8 if sig & 2 else 4)]
+    else:
+        wide = wide53_region(data)
+        build = None if wide is None else ("lua53-64" if wide else "lua53")
+    sizes = ""
+    if build is not None:
+        sizes = " (" + _build53(*SIZES53[build])[1] + ")"
     return Sniffed(
         "image",
         f"NodeMCU Lua 5.3 LFS image, absolute (flash region){sizes}",

@@ -111,7 +111,6 @@ def _image51(data: bytes, found: sniffing.Sniffed) -> dict[str, Any]:
     from lfs_format.flash import SimulatedFlash
     from lfs_format.lua51 import loader
     from lfs_format.lua51.image_structs import tvalue_size
-    from lfs_format.lua51.strtable import rostrt_size
     from lfs_format.target import FLOAT, INT
 
     integral = found.build == "int"
@@ -154,7 +153,7 @@ def _image51(data: bytes, found: sniffing.Sniffed) -> dict[str, Any]:
     strings = len(shares.users)
     overhead = {
         "header": 32,
-        "string_table": WORD * rostrt_size(strings),
+        "string_table": WORD * boot.nrosize,  # the bucket vector (ESP32 builds: larger)
         "lookup_main": main_bytes,
         "strings": main_strings,
     }
@@ -177,6 +176,18 @@ def _image51(data: bytes, found: sniffing.Sniffed) -> dict[str, Any]:
 
 
 # -- Lua 5.3 ----------------------------------------------------------------------
+
+
+def _target53(build: str | None):
+    """The Lua 5.3 target of a build name (ESP32 builds included)."""
+    from lfs_format.sniff import SIZES53
+    from lfs_format.target import LUA53, LUA53_64, Lua53Target
+
+    known = {"lua53": LUA53, "lua53-64": LUA53_64}
+    if build in known:
+        return known[build]
+    int_size, float_size = SIZES53.get(build or "lua53", (4, 4))
+    return Lua53Target(build or "lua53", int_size=int_size, float_size=float_size)
 
 
 def _walk53(f, module: int, shares: _Shares, tv: int, row: dict, depth: int) -> int:
@@ -214,13 +225,12 @@ def _walk53(f, module: int, shares: _Shares, tv: int, row: dict, depth: int) -> 
 def _image53(data: bytes, found: sniffing.Sniffed) -> dict[str, Any]:
     from lfs_format.lua53 import flash_image as fl
     from lfs_format.lua53.loader import load_image, loader_fixed_strings
-    from lfs_format.target import LUA53, LUA53_64
 
     if found.absolute:
         return _region53(data, found)
     if found.kind == "image" and data[:2] == sniffing.GZIP_MAGIC:
         data = sniffing.inflate_gzip(data)[0]
-    target = LUA53_64 if found.build == "lua53-64" else LUA53
+    target = _target53(found.build)
     loaded = load_image(data, target, address=fl.IROM0_SEG)
     wide = target.int_size == 8 or target.float_size == 8
     tv = 12 if wide else 8
@@ -369,12 +379,10 @@ def _region53(data: bytes, found: sniffing.Sniffed) -> dict[str, Any]:
     """A Lua 5.3 flash region (`-F IMAGE -a ADDR`): header, modules and their sizes."""
     import struct
 
-    from lfs_format.target import LUA53, LUA53_64
-
     header = struct.unpack_from("<12I", data)
     flash_size, seed, timestamp, nrouse, nrosize = header[1:6]
-    wide = found.build == "lua53-64"
-    target = LUA53_64 if wide else LUA53
+    target = _target53(found.build)
+    wide = target.int_size == 8 or target.float_size == 8
     entry = 16 if wide else 12
     rotable = header[7] * 4
     if rotable + 16 > len(data):
@@ -453,9 +461,8 @@ def _load_chunk(data: bytes, found: sniffing.Sniffed):
         main, _ = lc.read_chunk(data, target)
         return main, target
     from lfs_format.lua53 import lc as lc53
-    from lfs_format.target import LUA53, LUA53_64
 
-    target = LUA53_64 if found.build == "lua53-64" else LUA53
+    target = _target53(found.build)
     return lc53.read_lc(data, b"=?", target), target
 
 

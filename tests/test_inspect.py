@@ -244,3 +244,37 @@ def test_damaged_image_is_one_line(tmp_path):
     run = run_cli(["inspect", str(bad)])
     assert run.status == 1
     assert b"damaged: " in run.stdout
+
+
+# -- ESP32 builds (files the dev-esp32 luac.cross wrote, tests/data/esp32) -------------
+
+ESP32 = TESTS / "data" / "esp32"
+ESP32_BUILDS = {
+    "esp32-51": "float",
+    "esp32-51-int": "int",
+    "esp32-53": "lua53",
+    "esp32-53-int64": "lua53-int64",
+    "esp32-53-double": "lua53-double",
+    "esp32-53-int64-double": "lua53-64",
+}
+
+
+def test_esp32_files():
+    manifest = json.loads((ESP32 / "manifest.json").read_text())["files"]
+    assert len(manifest) >= 16
+    for entry in manifest:
+        report = examine(entry["file"], (ESP32 / entry["file"]).read_bytes())
+        category = entry["id"].split("/")[1]
+        assert report["error"] is None, entry["id"]
+        assert report["build"] == ESP32_BUILDS[entry["variant"]], entry["id"]
+        if category == "lc":
+            assert report["kind"] == "lc" and report["chunk"]["functions"] >= 1
+            continue
+        image = report["image"]
+        assert report["kind"] == "image"
+        assert image["absolute"] == (category == "absimage"), entry["id"]
+        assert _sum_up(image) == image["flash_size"], entry["id"]
+        if entry["image_size"] is not None:
+            assert image["flash_size"] == entry["image_size"], entry["id"]
+        if entry["address"] is not None:
+            assert image["address"] == entry["address"], entry["id"]
