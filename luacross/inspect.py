@@ -689,7 +689,13 @@ def command(args: list[str]) -> int:
         if not as_json:
             write_stdout(render(rep).encode("utf-8", "surrogateescape"))
             if level:
-                write_stdout(listing(rep, full=level > 1))
+                try:
+                    write_stdout(listing(rep, full=level > 1))
+                except LuacrossError as exc:
+                    from luacross.cli import report
+
+                    report(f"{rep['path']}: {exc}")
+                    status = 1
     if as_json:
         text = json.dumps(document(reports), indent=2) + "\n"
         write_stdout(text.encode())
