@@ -1,8 +1,9 @@
 """`luacross check` and `luacross run`: the device model on the command line.
 
 These are ordinary typer commands (they have no luac.cross rules to honour).
-They call `luacross.runtime`, which models the firmware's loader and runs the
-image's modules in a Lua 5.1 VM holding the firmware's libraries only.
+They call `luacross.device`, which finds the firmware build an image is for
+(Lua 5.1 float/integer, Lua 5.3 32/64-bit) and models that firmware: its
+loader, and a Lua VM of that version holding the firmware's libraries only.
 
 `run` runs the device in a child process (where `os.fork` exists): whatever
 the image does to that process (a pattern that overflows the C stack, an
@@ -33,6 +34,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     no_args_is_help=True,
     help="Check and run NodeMCU LFS images on the PC.",
+    rich_markup_mode=None,  # plain help text, as the compiler's (no panels)
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 DEFAULT_TIMEOUT = 60.0  # seconds
@@ -43,6 +46,27 @@ STOPPING = {
     for name, word in (("SIGINT", "interrupted"), ("SIGTERM", "terminated"), ("SIGHUP", "hung up"))
     if hasattr(signal, name)
 }
+
+
+def _plain_help() -> None:
+    """Help as the compiler's reads: `IMAGE` rather than typer's `{IMAGE} <path>`
+    (typer 0.2x marks required arguments with braces and shows types)."""
+    try:
+        from typer.core import TyperArgument
+    except ImportError:
+        return
+
+    def usage_name(self) -> str:
+        name = self.metavar or self.name.upper()
+        return name if self.required else f"[{name}]"
+
+    if hasattr(TyperArgument, "_usage_display_name"):
+        TyperArgument._usage_display_name = usage_name
+    if hasattr(TyperArgument, "display_type_rich"):
+        TyperArgument.display_type_rich = lambda self, ctx: None
+
+
+_plain_help()
 
 
 def _write(stream, text: str) -> None:
@@ -95,11 +119,33 @@ SizeOption = Annotated[
 ]
 
 
-def read_image(path: Path) -> bytes:
+def read_image(path: Path, named_build: bool = False) -> bytes:
+    """The image file's bytes. A file of another kind (source, .lc) is refused by
+    name, unless the command line names the device's build (`named_build`): then
+    that firmware's loader refuses it in its own words."""
+    from lfs_format.sniff import refuse_non_image
+
     try:
-        return path.read_bytes()
+        data = path.read_bytes()
     except OSError as exc:
         raise LuacrossError(f"cannot open {path}: {exc.strerror}") from None
+    if not named_build:
+        refuse_non_image(str(path), data)
+    return data
+
+
+def refuse_other_base(path: Path, data: bytes, lfs_base: int | None) -> None:
+    """An absolute (-a) image runs only where it was built for: its addresses are fixed."""
+    from lfs_format.lua51.loader import absolute_base
+
+    if lfs_base is None or data[:2] == b"\x1f\x8b":
+        return
+    base = absolute_base(data)
+    if base is not None and base != lfs_base:
+        raise LuacrossError(
+            f"{path} is an absolute image for 0x{base:08x}; it cannot run at "
+            f"--lfs-base 0x{lfs_base:08x}"
+        )
 
 
 def fail(message: str) -> typer.Exit:
@@ -107,20 +153,79 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+LuaOption = Annotated[
+    str | None,
+    typer.Option(
+        "--lua",
+        metavar="VERSION",
+        help="the device's firmware core, 5.1 or 5.3 (default: the image's)",
+    ),
+]
+NumbersOption = Annotated[
+    str | None,
+    typer.Option(
+        "--numbers",
+        metavar="BITS",
+        help="Lua 5.3 firmware: 32 (default build) or 64 (LUA_NUMBER_64BITS)",
+    ),
+]
+IntOption = Annotated[
+    bool, typer.Option("--int", help="the device has the Lua 5.1 integer firmware build")
+]
+
+
+def choose_build(data: bytes, lua: str | None, numbers: str | None, integral: bool):
+    """The firmware build to model: the one the options name, else the
+    image's own; and the image's build (None when it has none)."""
+    from lfs_format.errors import LoaderError
+    from luacross.device import detect, firmware
+
+    wanted = firmware(lua, numbers, integral)
+    try:
+        found = detect(data)
+    except LoaderError:
+        if wanted is None:
+            raise
+        found = None
+    return wanted or found, found
+
+
+def validate(data: bytes, build, found, lfs_size: int | None):
+    """`build`'s loader over `data`; a rejection names the image's own build
+    when the device's is another."""
+    from lfs_format.errors import LoaderError
+    from luacross.device import core
+
+    try:
+        return core(build).check_image(data, build, lfs_size=lfs_size)
+    except LoaderError as exc:
+        if found is not None and found != build:
+            raise LoaderError(f"{exc} (the image is for {found.label})") from None
+        raise
+
+
 @app.command()
 def check(
-    image: Annotated[Path, typer.Argument(help="LFS image (.img from -f, or raw from -a)")],
-    integral: Annotated[
-        bool, typer.Option("--int", help="check as the integer firmware build would")
-    ] = False,
+    image: Annotated[
+        Path, typer.Argument(
+            metavar="IMAGE", help="LFS image (5.1: .img from -f, or raw from -a; 5.3: -f)"
+        )
+    ],
+    lua: LuaOption = None,
+    numbers: NumbersOption = None,
+    integral: IntOption = False,
     lfs_size: SizeOption = None,
 ) -> None:
-    """Validate IMAGE as the firmware's loader does (first pass), and summarise it."""
-    from luacross.runtime import check_image, check_partition
+    """Validate IMAGE as the firmware's loader would, before anything is
+    erased, and summarise it: the build it needs (found in the image; the
+    options name the device's, to check against), flash size, modules."""
+    from luacross.runtime import check_partition
 
     try:
         check_partition(0, lfs_size)
-        summary = check_image(read_image(image), integral=integral, lfs_size=lfs_size)
+        data = read_image(image, named_build=bool(lua or numbers or integral))
+        build, found = choose_build(data, lua, numbers, integral)
+        summary = validate(data, build, found, lfs_size)
     except LuacrossError as exc:
         raise fail(str(exc)) from None
     for line in summary.lines():
@@ -129,13 +234,15 @@ def check(
 
 @app.command()
 def run(
-    image: Annotated[Path, typer.Argument(help="LFS image to load, boot and run")],
+    image: Annotated[Path, typer.Argument(metavar="IMAGE", help="LFS image to load, boot and run")],
     module: Annotated[
-        str | None, typer.Argument(help="module to run (default: _init if present)")
+        str | None,
+        typer.Argument(metavar="MODULE", help="module to run (default: _init if present)"),
     ] = None,
     code: Annotated[
-        str | None, typer.Option("-e", metavar="CODE", help="Lua code to run after boot")
+        str | None, typer.Option("--code", metavar="CODE", help="Lua code to run after boot")
     ] = None,
+    code_alias: Annotated[str | None, typer.Option("-e", hidden=True)] = None,  # the old name
     lfs_base: Annotated[
         int | None,
         typer.Option(
@@ -143,6 +250,9 @@ def run(
         ),
     ] = None,
     lfs_size: SizeOption = None,
+    lua: LuaOption = None,
+    numbers: NumbersOption = None,
+    integral: IntOption = False,
     timeout: Annotated[
         float,
         typer.Option(
@@ -166,20 +276,24 @@ def run(
 ) -> None:
     """Load IMAGE into a simulated LFS partition, boot it and run MODULE or CODE.
 
-    The image runs in a Lua 5.1 VM holding the firmware's libraries only: it
-    can read, write or run nothing on the PC.
+    The image runs in a Lua VM of its core (5.1 or 5.3, found in the image)
+    holding that firmware's libraries only: it can read, write or run nothing
+    on the PC.
     """
     from luacross.runtime import DEFAULT_LFS_BASE, MIN_MEMORY, check_partition
 
+    code = code if code is not None else code_alias
     try:
         base = DEFAULT_LFS_BASE if lfs_base is None else lfs_base
         check_partition(base, lfs_size)
         if memory < MIN_MEMORY:
             raise LuacrossError(f"--memory {memory}: at least {MIN_MEMORY} (1M) is needed")
-        data = read_image(image)
+        data = read_image(image, named_build=bool(lua or numbers or integral))
+        refuse_other_base(image, data, lfs_base)
+        build, found = choose_build(data, lua, numbers, integral)
     except LuacrossError as exc:
         raise fail(str(exc)) from None
-    job = _DeviceJob(data, module, code, base, lfs_size, memory)
+    job = _DeviceJob(data, module, code, base, lfs_size, memory, build=build)
     status = run_isolated(job, timeout=timeout, memory=memory)
     if status:
         raise typer.Exit(code=status)
@@ -189,16 +303,20 @@ class _DeviceJob:
     """What `run` does with the device; `emit(kind, text)` reports: "o" a
     printed line, "e" a note for stderr, "x" the error that ends the run."""
 
-    def __init__(self, data, module, code, base, size, memory):
+    def __init__(self, data, module, code, base, size, memory, build=None):
+        self.build = build  # luacross.device.Build that runs the image (None: the image's)
         self.data, self.module, self.code = data, module, code
         self.base, self.size, self.memory = base, size, memory
         self.timeout: float | None = None  # in-process runs only: the VM's own limit
 
     def __call__(self, emit, confine=None) -> None:
         """`confine()`, if given, runs once the image is loaded, before any of its code."""
-        from luacross.runtime import INTEGER_ON_FLOAT_VM, LfsDevice
+        from luacross.device import core, detect
 
-        device = LfsDevice(
+        build = self.build or detect(self.data)
+        device_core = core(build)
+        device = device_core.open_device(
+            build,
             lfs_base=self.base,
             lfs_size=self.size,
             memory_limit=self.memory,
@@ -206,8 +324,8 @@ class _DeviceJob:
             output=_Emitted(emit),
         )
         device.load(self.data)  # a rejected image: its message alone
-        if device.integral:
-            emit("e", f"note: {INTEGER_ON_FLOAT_VM}")
+        for note in device_core.notes(build):
+            emit("e", f"note: {note}")
         if confine is not None:
             confine()
         if "_init" in device.modules:
@@ -217,9 +335,7 @@ class _DeviceJob:
         if self.code is not None:
             device.execute(self.code)
         if self.module is None and self.code is None and "_init" not in device.modules:
-            raise LuacrossError(
-                f"no _init module; name one of: {' '.join(sorted(device.modules))}"
-            )
+            raise LuacrossError(f"no _init module; name one of: {' '.join(sorted(device.modules))}")
 
 
 class _Emitted(list):
@@ -377,8 +493,8 @@ def _parent(pid: int, read_end: int, timeout: float, memory: int) -> int:
     elif signum == signal.SIGKILL:
         _show("x", "the device process was killed (out of memory?)")
     else:
-        _show("x", f"the image crashed the Lua VM ({_signal_name(signum)}), "
-              "e.g. a string pattern that recurses too deep for the C stack")
+        _show("x", f"the image crashed the Lua VM ({_signal_name(signum)}): damaged "
+              "bytecode, or (Lua 5.1) a string pattern that recurses too deep for the C stack")
     return 1
 
 
@@ -459,7 +575,10 @@ def run_device_command(args: list[str]) -> int:
         return 130
     except typer.Exit as exc:
         return exc.exit_code
-    except typer.TyperException as exc:  # usage errors: the parser's message, status 1
-        exc.show()
-        return 1
+    except typer.TyperException as exc:  # usage errors: one line, status 2
+        format_message = getattr(exc, "format_message", None)
+        message = format_message() if format_message is not None else str(exc)
+        command = args[0] if args else "luacross"
+        _write(sys.stderr, f"luacross: {command}: {message} (see luacross {command} --help)")
+        return 2
     return status if isinstance(status, int) else 0

@@ -47,13 +47,19 @@ def test_check_reports_the_firmware_message(tmp_path):
     assert run.stderr == b"luacross: incorrect LFS header signature\n"
 
 
-def test_check_of_an_integer_image_as_float_build(tmp_path):
+def test_check_detects_the_integer_build_and_refuses_it_for_the_float_firmware(tmp_path):
     (meta,) = cases("int/image/apps")[0]["expect"]["files"].values()
     image = tmp_path / "int.img"
     image.write_bytes(blob(meta["sha256"]))
-    assert run_cli(["check", "--int", str(image)]).status == 0
-    run = run_cli(["check", str(image)])
-    assert run.status == 1 and run.stderr == b"luacross: Incorrect LFS build type\n"
+    for args in ([], ["--int"]):
+        run = run_cli(["check", *args, str(image)])
+        assert run.status == 0
+        assert b"build: Lua 5.1, integer build\n" in run.stdout
+    run = run_cli(["check", "--lua", "5.1", str(image)])  # a device with the float build
+    assert run.status == 1
+    assert run.stderr == (
+        b"luacross: Incorrect LFS build type (the image is for Lua 5.1, integer build)\n"
+    )
 
 
 def test_check_of_a_missing_file(tmp_path):

@@ -263,7 +263,9 @@ def test_run_rejects_a_non_image_alone(tmp_path):
     path = tmp_path / "random.bin"
     path.write_bytes(bytes(range(256)) * 4)
     run = run_cli(["run", str(path)])
-    assert one_line_error(run) == "not an LFS image: neither gzip (-f) nor an absolute image (-a)"
+    assert one_line_error(run) == (
+        "not an LFS image: neither a Lua 5.1 image (gzip, or -a) nor a Lua 5.3 image (-f)"
+    )
     assert run.stderr.count(b"\n") == 1
 
 

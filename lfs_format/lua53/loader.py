@@ -38,6 +38,13 @@ IMAGE_NAME = "(null)"  # S->name: luaN_init never gives the loader a name
 PROTO_MARKED = fl.LFSBIT | 1  # a Proto in LFS: LFS bit plus the GC white at load time (white 0)
 
 
+# A short-string count whose ROstrt vector no device could allocate: more
+# strings than a 1 MiB LFS region holds (a TString is 16 bytes). A smaller
+# count beyond the data (a truncated image) is allocated, as the firmware
+# does, and the reading stops at "truncated".
+MAX_SHORT_STRINGS = 1 << 16
+
+
 class ImageLoadError(LoaderError):
     """The firmware's loader rejects the image; `str()` is its message."""
 
@@ -132,7 +139,7 @@ class _Loader:
         self.ro_use = n_short
         r.count()  # long count
         n_strings = r.count()
-        if not 0 <= n_short <= len(r.data) + len(image.FIXED_STRINGS):
+        if not 0 <= n_short <= MAX_SHORT_STRINGS:
             raise lc._OutOfMemory("not enough memory", r.pos)  # the ROstrt vector
         self.list = [0] * (1 << fl.ceil_log2(max(n_short, 1)))
         written = []

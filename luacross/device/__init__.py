@@ -1,0 +1,106 @@
+"""The device model, one module per firmware core.
+
+`detect(image)` tells from an image's own bytes which firmware build it is
+for (a `Build`); `firmware(lua, numbers, integral)` is the build the command
+line names, for checking an image against a given device. `core(build)` is
+the module that models that firmware: `luacross.device.lua51` (app/lua) or
+`luacross.device.lua53` (app/lua53). Each provides
+
+- `check_image(data, build, *, lfs_size) -> summary` (`summary.lines()`),
+  raising `LoaderError` with the firmware loader's message;
+- `open_device(build, *, lfs_base, lfs_size, memory_limit, timeout, output)`:
+  a device with `load(data)`, `notes`, `modules`, `run_module(name)` and
+  `execute(code)`.
+
+What is shared by both cores (the child process, the seccomp confinement,
+the time and memory limits, signals) lives in `luacross.device_cli` and
+`luacross.confine`; the build is chosen once, here.
+"""
+
+import importlib
+from dataclasses import dataclass
+
+from lfs_format.errors import LoaderError
+from lfs_format.flash import SECTOR_SIZE
+from lfs_format.target import FLOAT, INT, LUA53, LUA53_64
+
+GZIP_MAGIC = b"\x1f\x8b"
+LUA_SIGNATURE = b"\x1bLua"
+_FLASH_SIG_BASE = 0xFAFAA050  # both cores' FlashHeader signature, less their flag bits
+
+
+@dataclass(frozen=True, slots=True)
+class Build:
+    """A firmware build: `lua` "5.1" or "5.3", `target` its number formats."""
+
+    lua: str
+    target: object
+    label: str
+
+    @property
+    def core(self) -> str:
+        return "luacross.device.lua51" if self.lua == "5.1" else "luacross.device.lua53"
+
+
+LUA51_FLOAT = Build("5.1", FLOAT, "Lua 5.1, float build")
+LUA51_INT = Build("5.1", INT, "Lua 5.1, integer build")
+LUA53_32 = Build("5.3", LUA53, "Lua 5.3, default build (32-bit integers and floats)")
+LUA53_64BIT = Build("5.3", LUA53_64, "Lua 5.3, 64-bit build (LUA_NUMBER_64BITS)")
+
+
+def core(build: Build):
+    return importlib.import_module(build.core)
+
+
+def round_sectors(size: int) -> int:
+    return max(SECTOR_SIZE, (size + SECTOR_SIZE - 1) // SECTOR_SIZE * SECTOR_SIZE)
+
+
+def firmware(lua: str | None, numbers: str | None, integral: bool) -> Build | None:
+    """The build `--lua`/`--numbers`/`--int` name (None: none named)."""
+    if lua is None and numbers is None and not integral:
+        return None
+    from luacross import api
+
+    target = api.select_target(lua or ("5.3" if numbers else "5.1"), numbers, integral)
+    return {FLOAT: LUA51_FLOAT, INT: LUA51_INT, LUA53: LUA53_32, LUA53_64: LUA53_64BIT}[target]
+
+
+def detect(data: bytes) -> Build:
+    """The build an image is for, from its header; LoaderError if it is no LFS image."""
+    if data[:2] == GZIP_MAGIC:  # a 5.1 image (-f): its flash header says the build
+        from luacross.runtime import image_is_integral
+
+        return LUA51_INT if image_is_integral(data) else LUA51_FLOAT
+    if data[:4] == LUA_SIGNATURE or (data[:1] == LUA_SIGNATURE[:1] and data[4:5] == b"\x53"):
+        return _detect_lua(data)
+    if len(data) >= 4:
+        sig = int.from_bytes(data[:4], "little")
+        if sig & ~0xF == _FLASH_SIG_BASE | 0x100:  # a 5.1 absolute image (-a): format 1
+            return LUA51_INT if sig & 0x2 else LUA51_FLOAT
+        if sig & ~0xF00 == _FLASH_SIG_BASE:
+            raise LoaderError(
+                "a Lua 5.3 LFS region (luac.cross -F/-a output, flashed as it is): "
+                "check and run read LFS images (-f)"
+            )
+    raise LoaderError(
+        "not an LFS image: neither a Lua 5.1 image (gzip, or -a) nor a Lua 5.3 image (-f)"
+    )
+
+
+def _detect_lua(data: bytes) -> Build:
+    """A chunk header. Damaged 5.3 image headers still pick a 5.3 build, so
+    that its loader reports the damage in the firmware's words."""
+    version = data[4] if len(data) > 4 else None
+    fmt = data[5] if len(data) > 5 else None
+    if version == 0x51:
+        raise LoaderError("a Lua 5.1 .lc file, not an LFS image (build one with -f)")
+    if version == 0x53 and fmt == 10:
+        raise LoaderError(
+            "(null): format mismatch in precompiled chunk "
+            "(a Lua 5.3 .lc file, not an LFS image: build one with --lua 5.3 -f)"
+        )
+    if version != 0x53 and fmt != 11:
+        raise LoaderError("a Lua chunk for no NodeMCU firmware, not an LFS image")
+    integer_size = data[14] if len(data) > 14 else 4  # lua_Integer; else the loader says why
+    return LUA53_64BIT if integer_size == 8 else LUA53_32

@@ -1,0 +1,567 @@
+"""The Lua 5.3 device: NodeMCU's app/lua53 firmware around lupa's Lua 5.3.
+
+Loading: `lfs_format.lua53.loader.load_image` reads the image as the
+firmware's `luaU_undumpLFS` does (its checks, its messages) and lays out the
+LFS region. Each module's Proto becomes a stock Lua 5.3 binary chunk
+(`lfs_format.lua53.stock`) that the VM's own `load` takes in binary mode;
+`node.LFS.get(name)` makes a fresh closure with `_ENV` = the globals, as
+`lua_pushlfsfunc` does.
+
+The VM holds what the 5.3 firmware's `linit.c` gives a Lua program: base
+functions (with LUA_COMPAT_LOADSTRING/UNPACK: `loadstring`, `unpack`),
+`string` (also the strings' metatable, with `__mod`), `table`, `coroutine`,
+`math` (the firmware's list), `utf8`, `package`/`require` over the device's
+file system, a reduced `debug` and `node`'s LFS API (app/modules/node.c):
+`node.flashindex`, `node.flashreload`, `node.LFS.get/list/reload`,
+`node.LFS.time/config/<module>`, `node.info("lfs")`. Nothing of the host:
+no `io`, `os`, `python`, `package.loadlib`/`cpath`; `load` refuses binary
+chunks that this VM's `string.dump` did not write; `debug` keeps only
+`traceback`, `getinfo` (without `func`), `getstrings` and a private
+`getregistry` (the firmware also has the hook, local and upvalue functions:
+they would reach the sandbox's own functions).
+
+Numbers: the VM is the host's 64-bit Lua 5.3. Images of the 64-bit build
+run as on the device; images of the default build (32-bit integers, C
+floats) run with 64-bit integers and doubles (`NARROW_BUILD_NOTE`).
+"""
+
+import time
+
+import lupa.lua53 as lua53
+
+from lfs_format.errors import LoaderError, LuacrossError
+from lfs_format.lua53.loader import LoadedImage, load_image
+from lfs_format.lua53.stock import dump_stock
+from lfs_format.target import Lua53Target
+from luacross import runtime as rt
+from luacross.device import Build, round_sectors
+
+NARROW_BUILD_NOTE = (
+    "luacross run executes 32-bit-build images on a 64-bit Lua 5.3: integers are "
+    "64-bit (they wrap at 2^63, not 2^31) and floats are doubles, not C floats"
+)
+NO_FILE = "No LFS partition allocated"  # luaL_lfsreload: no partition, or no such file
+
+
+def build_label(target: Lua53Target) -> str:
+    if target.int_size == 8:
+        return "Lua 5.3, 64-bit build (LUA_NUMBER_64BITS: 64-bit integers, doubles)"
+    return "Lua 5.3, default build (32-bit integers, 32-bit floats)"
+
+
+def _load(data: bytes, build: Build, base: int, lfs_size: int | None) -> LoadedImage:
+    """The firmware's loader, then the partition: the region must fit (the
+    firmware writes on past the partition's end: `luaN_flushFlash` only
+    asserts, and asserts are compiled out)."""
+    loaded = load_image(data, build.target, address=base)
+    if lfs_size is not None and len(loaded.flash) > lfs_size:
+        raise LoaderError(
+            f"the image needs {len(loaded.flash)} bytes of flash, more than the "
+            f"{lfs_size}-byte LFS partition (--lfs-size); the 5.3 firmware does not "
+            "check this and would write past the partition"
+        )
+    return loaded
+
+
+class Summary53:
+    """What `luacross check` reports about a 5.3 image that loads."""
+
+    def __init__(self, data: bytes, loaded: LoadedImage, build: Build, lfs_size: int | None):
+        self.data, self.loaded, self.build, self.lfs_size = data, loaded, build, lfs_size
+
+    def lines(self) -> list[str]:
+        loaded = self.loaded
+        names = [rt._text(n) for n in loaded.names]
+        lines = [
+            "LFS image OK (Lua 5.3)",
+            f"build: {build_label(self.build.target)}",
+            f"image size: {len(self.data)} bytes",
+            f"flash size: {len(loaded.flash)} bytes",
+        ]
+        if self.lfs_size is not None:
+            free = self.lfs_size - len(loaded.flash)
+            lines.append(f"partition: {self.lfs_size} bytes, {free} free")
+        lines.append(f"seed: 0x{loaded.seed:08x}")
+        lines.append(f"timestamp: {loaded.timestamp} ({rt._utc(loaded.timestamp)})")
+        lines.append(f"modules ({len(names)}): {' '.join(names)}")
+        if self.build.target.int_size == 4:
+            lines.append(f"note: {NARROW_BUILD_NOTE}")
+        return lines
+
+
+def check_image(data: bytes, build: Build, *, lfs_size: int | None = None) -> Summary53:
+    """Validate `data` as the firmware `build` selects would load it, and
+    convert every module for the VM (no Lua runs)."""
+    loaded = _load(data, build, rt.DEFAULT_LFS_BASE, lfs_size)
+    for proto in loaded.protos:
+        dump_stock(proto)
+    return Summary53(data, loaded, build, lfs_size)
+
+
+# The 5.3 firmware's world (see the module docstring); runs first in every
+# fresh VM, before any image code. The host's functions it needs stay
+# upvalues here.
+_FIRMWARE = r"""
+local index, names, timestamp, config, capture, reload, readfile, tick, hookcount,
+      romstrings, maxint = ...
+local G = _G
+local type, select, xpcall, pcall, error, tostring, setmetatable, rawget, pairs, ipairs =
+      type, select, xpcall, pcall, error, tostring, setmetatable, rawget, pairs, ipairs
+local hostload, dump, traceback, sethook, getinfo =
+      load, string.dump, debug.traceback, debug.sethook, debug.getinfo
+local getrawmetatable, setrawmetatable = debug.getmetatable, debug.setmetatable
+local concat, sort, pack, unpack = table.concat, table.sort, table.pack, table.unpack
+local sub, gsub, gmatch, format = string.sub, string.gsub, string.gmatch, string.format
+local string, table, coroutine, math, utf8, package = string, table, coroutine, math, utf8, package
+
+local registry = debug.getregistry()
+local pobject = rawget(registry, "POBJECT")
+if pobject then pobject.__metatable = false end
+
+-- chunks: source text, or a binary chunk this VM's string.dump wrote
+local dumped = {}
+local BINARY = "attempt to load a binary chunk (luacross runs source code and " ..
+               "chunks made by its own string.dump)"
+local function loadchunk(n, chunk, chunkname, mode, env)
+  if sub(chunk, 1, 1) == "\27" and not dumped[chunk] then return nil, BINARY end
+  if n >= 4 then return hostload(chunk, chunkname, mode, env) end
+  return hostload(chunk, chunkname, mode)
+end
+
+local ROM = {}
+for _, name in ipairs{"assert", "collectgarbage", "error", "getmetatable", "ipairs",
+    "next", "pairs", "pcall", "rawequal", "rawlen", "rawget", "rawset", "select",
+    "setmetatable", "tonumber", "tostring", "type", "xpcall"} do
+  ROM[name] = G[name]
+end
+ROM.unpack = unpack
+
+function ROM.print(...)               -- luaB_print, into the device's output
+  local tostr, parts = G.tostring, {}
+  for i = 1, select("#", ...) do
+    local s = tostr((select(i, ...)))
+    if type(s) ~= "string" then error("'tostring' must return a string to 'print'", 2) end
+    parts[i] = s
+  end
+  capture(concat(parts, "\t"))
+end
+
+function ROM.load(...)
+  local n, chunk, chunkname, mode, env = select("#", ...), ...
+  if type(chunk) == "string" then
+    if chunkname == nil then chunkname = chunk end
+  elseif type(chunk) == "function" then
+    if chunkname == nil then chunkname = "=(load)" end
+    local parts = {}
+    while true do
+      local ok, piece = pcall(chunk)
+      if not ok then return nil, piece end
+      if piece == nil or piece == "" then break end
+      if type(piece) ~= "string" then return nil, "reader function must return a string" end
+      parts[#parts + 1] = piece
+    end
+    chunk = concat(parts)
+  else
+    error(format("bad argument #1 to 'load' (string expected, got %s)",
+                 n == 0 and "no value" or type(chunk)), 2)
+  end
+  return loadchunk(n, chunk, chunkname, mode, env)
+end
+ROM.loadstring = ROM.load
+
+local function loadfile(n, name, mode, env)   -- luaL_loadfilex on the device's files
+  local text = readfile(name)
+  if text == nil then return nil, "cannot open " .. name end
+  if sub(text, 1, 1) == "#" then text = gsub(text, "^#[^\n]*", "") end
+  return loadchunk(n, text, "@" .. name, mode, env)
+end
+function ROM.loadfile(...)
+  local n, name = select("#", ...), ...
+  if type(name) ~= "string" then error("bad argument #1 to 'loadfile' (string expected)", 2) end
+  return loadfile(n, ...)
+end
+function ROM.dofile(name)
+  if type(name) ~= "string" then error("bad argument #1 to 'dofile' (string expected)", 2) end
+  local f, err = loadfile(1, name)
+  if not f then error(err, 0) end
+  return f()
+end
+
+-- string: the strlib ROTable is both `string` and the strings' metatable
+string.__index = string
+function string.__mod(fmt, args)      -- str_format2: "%d-%d" % {1, 2}
+  if type(args) == "table" then return format(fmt, unpack(args)) end
+  return format(fmt, args)
+end
+function string.dump(...)
+  local f, strip = ...
+  if type(f) ~= "function" then
+    error("bad argument #1 to 'dump' (function expected)", 2)
+  end
+  local ok, chunk = pcall(dump, f, strip)
+  if not ok then error("unable to dump given function", 2) end
+  dumped[chunk] = true
+  return chunk
+end
+setrawmetatable("", string)
+
+local m = math
+math = {}
+for _, name in ipairs{"abs", "acos", "asin", "atan", "ceil", "cos", "deg", "exp",
+    "tointeger", "floor", "fmod", "ult", "log", "max", "min", "modf", "rad", "random",
+    "randomseed", "sin", "sqrt", "tan", "type", "pi", "huge"} do
+  math[name] = m[name]
+end
+math.maxinteger, math.mininteger = maxint, -maxint - 1
+
+-- getinfo without `func`: the functions on the stack include the sandbox's own
+local function getinfo_nofunc(...)
+  local t
+  if type((...)) == "number" then        -- a level: one more for this wrapper
+    local level, what = ...
+    if select("#", ...) >= 2 then t = getinfo(level + 1, what) else t = getinfo(level + 1) end
+  else
+    t = getinfo(...)
+  end
+  if type(t) == "table" then t.func = nil end
+  return t
+end
+local fake_registry = {_LOADED = package.loaded}
+local debug = {
+  traceback = traceback,
+  getinfo = getinfo_nofunc,
+  getregistry = function() return fake_registry end,
+  getstrings = function(opt)
+    if opt == nil then opt = "RAM" end
+    if opt ~= "RAM" and opt ~= "ROM" then
+      error(format("bad argument #1 to 'getstrings' (invalid option '%s')", tostring(opt)), 2)
+    end
+    if opt == "RAM" then return {} end  -- the host VM's strings are not the device's
+    local list = {}
+    for i, s in ipairs(romstrings) do list[i] = s end
+    sort(list)
+    return list
+  end,
+}
+
+-- node: the LFS API (app/modules/node.c, app/lua53/lnodemcu.c)
+local function lfsmodule(name)        -- luaL_pushlfsmodule / lua_pushlfsfunc
+  if index == nil or type(name) ~= "string" then return nil end
+  local chunk = index[name]
+  if chunk == nil then return nil end
+  return (hostload(chunk, "=" .. name, "b", G))
+end
+local function lfsconfig()
+  return {lfs_mapped = config[1], lfs_base = config[2], lfs_size = config[3],
+          lfs_used = config[4]}
+end
+local function lfsreload(image)
+  return reload(tostring(image))
+end
+local function lfslist()
+  if index == nil then return nil end  -- no LFS loaded
+  local list = {}
+  for i, name in ipairs(names) do list[i] = name end
+  sort(list)
+  return list
+end
+local node = {flashindex = lfsmodule, flashreload = lfsreload}
+function node.info(what)
+  if what == "lfs" then return lfsconfig() end
+end
+node.LFS = setmetatable({get = lfsmodule, list = lfslist, reload = lfsreload},
+  {__index = function(_, name)        -- node_lfs_func
+    if type(name) ~= "string" and type(name) ~= "number" then return nil end
+    name = tostring(name)
+    if name == "config" then return lfsconfig() end
+    if name == "time" then return timestamp end
+    return lfsmodule(name)
+  end})
+
+-- require: package.preload, then Lua files on the device (package.path)
+package.loadlib, package.cpath, package.path = nil, nil, "?.lc;?.lua"
+local function fssearcher(name)       -- searcher_Lua over the device's files
+  local path = package.path
+  if type(path) ~= "string" then error("'package.path' must be a string", 2) end
+  local file, tried = gsub(name, "%.", "/"), {}
+  for template in gmatch(path, "[^;]+") do
+    local filename = gsub(template, "%?", file)
+    if readfile(filename) ~= nil then
+      local f, err = loadfile(1, filename)
+      if not f then
+        error(format("error loading module '%s' from file '%s':\n\t%s", name, filename, err), 2)
+      end
+      return f, filename
+    end
+    tried[#tried + 1] = "\n\tno file '" .. filename .. "'"
+  end
+  return concat(tried)
+end
+package.searchers = {package.searchers[1], fssearcher}
+package.loaders = package.searchers
+package.searchpath = nil
+local loaded = package.loaded
+for name in pairs(loaded) do loaded[name] = nil end
+loaded._G, loaded.package, loaded.string, loaded.table = G, package, string, table
+loaded.coroutine, loaded.math, loaded.debug, loaded.utf8 = coroutine, math, debug, utf8
+
+ROM.string, ROM.table, ROM.coroutine, ROM.math, ROM.debug, ROM.utf8 =
+    string, table, coroutine, math, debug, utf8
+ROM.node, ROM.ROM = node, ROM
+local ram = {_G = true, _VERSION = true, package = true, require = true}
+local all = {}
+for name in pairs(G) do all[#all + 1] = name end
+for _, name in ipairs(all) do
+  if not ram[name] then G[name] = nil end
+end
+setmetatable(G, {__index = ROM})
+
+-- calls from Python: f(...) as {ok, results...} and the number of results;
+-- an error as {message, traceback}
+local function message(e)
+  local t = type(e)
+  if t == "string" or t == "number" then return tostring(e) end
+  if t == "userdata" and getrawmetatable(e) == pobject then return e end
+  local mt = getrawmetatable(e)
+  if type(mt) == "table" and rawget(mt, "__tostring") then
+    local ok, s = pcall(tostring, e)
+    if ok and type(s) == "string" then return s end
+  end
+  return "(error object is a " .. t .. " value)"
+end
+local function handler(e) return {message(e), traceback("", 2)} end
+local function invoke(f, ...)
+  local res = pack(xpcall(f, handler, ...))
+  return res, res.n - 1
+end
+-- the time limit: every `hookcount` instructions tick() says whether to stop;
+-- once stopped, every instruction raises again, so no pcall can keep it going
+-- (Lua 5.3 threads inherit the hook of the thread that creates them)
+local limit = {}
+local function hook()
+  local stop = limit.stop
+  if stop == nil then
+    stop = tick()
+    if stop == nil then
+      sethook(hook, "", hookcount)
+      return
+    end
+    limit.stop = stop
+    sethook(hook, "", 1)
+  end
+  error(stop, 0)
+end
+if hookcount then
+  sethook(hook, "", hookcount)
+  function ROM.xpcall(f, h, ...)
+    return xpcall(f, function(e)
+      if limit.stop ~= nil then return e end
+      return h(e)
+    end, ...)
+  end
+end
+return invoke, function(code, name) return loadchunk(2, code, name) end, lfsmodule,
+       {limit, sethook, hook}
+"""
+
+
+class Lua53Device:
+    """A NodeMCU running the Lua 5.3 firmware with an LFS partition.
+
+    `load(image)` loads and boots an image (LoaderError: the firmware's
+    message); then `run_module`, `call` and `execute` run Lua, raising
+    `luacross.runtime.LuaRuntimeError` on a Lua error; printed lines go to
+    `output`. `files` is the device's file system (name -> bytes) that
+    `node.LFS.reload`, `loadfile`, `dofile` and `require` read.
+    """
+
+    def __init__(
+        self,
+        build: Build,
+        *,
+        lfs_base: int = rt.DEFAULT_LFS_BASE,
+        lfs_size: int | None = None,
+        memory_limit: int | None = None,
+        timeout: float | None = None,
+        output: list | None = None,
+        files: dict[str, bytes] | None = None,
+    ) -> None:
+        rt.check_partition(lfs_base, lfs_size)
+        if memory_limit is not None and memory_limit < rt.MIN_MEMORY:
+            raise LuacrossError(
+                f"Lua memory limit {memory_limit} is too small (at least {rt.MIN_MEMORY})"
+            )
+        self.build = build
+        self.lfs_base, self.lfs_size = lfs_base, lfs_size
+        self.memory_limit, self.timeout = memory_limit, timeout
+        self.output = [] if output is None else output
+        self.files = {} if files is None else files
+        self.image: LoadedImage | None = None
+        self.lua = None
+        self._restart = False
+        self._deadline: float | None = None
+        self._stopped: str | None = None
+
+    @property
+    def modules(self) -> list[str]:
+        return [rt._text(n) for n in self.image.names] if self.image else []
+
+    def load(self, data: bytes) -> None:
+        """Erase the partition, load `data` into it and boot."""
+        self.image = None  # the 5.3 firmware erases LFS before it reads the image
+        self.image = _load(data, self.build, self.lfs_base, self.lfs_size)
+        self.boot()
+
+    def boot(self) -> None:
+        self.lua = lua53.LuaRuntime(
+            encoding=None,
+            unpack_returned_tuples=True,
+            register_eval=False,
+            register_builtins=False,
+            attribute_filter=rt._attribute_filter,
+            max_memory=self.memory_limit,
+        )
+        try:
+            self._setup()
+        except lua53.LuaError as exc:
+            raise rt.LuaRuntimeError(self._lua_message(exc)) from None
+
+    def _setup(self) -> None:
+        lua = self.lua
+        image = self.image
+        index = lua.table() if image is not None else None
+        names = lua.table()
+        strings: set[bytes] = set()
+        if image is not None:
+            for i, (name, proto) in enumerate(zip(image.names, image.protos, strict=True)):
+                index[name] = dump_stock(proto)
+                names[i + 1] = name
+            strings.update(image.strings)
+        used = len(image.flash) if image is not None else 0
+        base = self.lfs_base
+        physical = base - rt.FLASH_MAPPING if base >= rt.FLASH_MAPPING else base
+        size = self.lfs_size or round_sectors(used)
+        config = lua.table(base, physical, size, used)
+        setup = lua.globals().load(_FIRMWARE.encode(), b"=(firmware)")
+        maxint = (1 << (8 * self.build.target.int_size - 1)) - 1
+        (self._invoke, self._loadchunk, self._lfsmodule, self._limit) = setup(
+            index, names, image.timestamp if image else 0, config, self._capture,
+            self._reload, self._read_file, self._tick,
+            rt.HOOK_COUNT if self.timeout is not None else None,
+            lua.table(*sorted(strings)), maxint,
+        )  # fmt: skip
+
+    def _capture(self, line: bytes) -> None:
+        self.output.append(rt._text(line))
+
+    def _read_file(self, name: bytes) -> bytes | None:
+        return self.files.get(rt._text(name))
+
+    def _reload(self, name: bytes) -> bytes:
+        """luaL_lfsreload, then the restart: erase, load, boot (a bad image
+        leaves the device without LFS, as on the firmware)."""
+        data = self.files.get(rt._text(name))
+        if data is None:
+            return NO_FILE.encode()
+        self._restart = True
+        try:
+            self.image = None
+            self.image = _load(data, self.build, self.lfs_base, self.lfs_size)
+        except LoaderError as exc:
+            self.output.append(str(exc))
+        raise rt._Restart()
+
+    def _tick(self) -> bytes | None:
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            self._stopped = f"timeout: Lua was still running after {self.timeout:g} s"
+            return self._stopped.encode()
+        return None
+
+    def _lua_message(self, exc: BaseException) -> str:
+        if isinstance(exc, lua53.LuaMemoryError) or str(exc) == "not enough memory":
+            return self._memory_message()
+        text = str(exc).strip()
+        return text.splitlines()[0] if text else type(exc).__name__
+
+    def _memory_message(self) -> str:
+        if self.memory_limit is None:
+            return "not enough memory"
+        return f"not enough memory (the Lua memory limit is {rt._size_text(self.memory_limit)})"
+
+    def _call(self, function, *args) -> tuple:
+        if self.timeout is not None:
+            self._stopped = None
+            self._deadline = time.monotonic() + self.timeout
+        try:
+            res, n = self._invoke(function, *args)
+        except lua53.LuaError as exc:
+            raise rt.LuaRuntimeError(self._lua_message(exc)) from None
+        finally:
+            if self.timeout is not None:
+                self._deadline = None
+                state, sethook, hook = self._limit[1], self._limit[2], self._limit[3]
+                state[b"stop"] = None
+                sethook(hook, b"", rt.HOOK_COUNT)
+        if self._stopped:
+            raise rt.LuaRuntimeError(self._stopped)
+        if self._restart:
+            self._restart = False
+            self.boot()
+            return ()
+        if not res[1]:
+            err = res[2]
+            if lua53.lua_type(err) == "table":
+                message, trace = err[1], err[2]
+            else:
+                message, trace = err, b""
+            if isinstance(message, BaseException):
+                raise message
+            text = rt._text(message) if isinstance(message, bytes) else str(message)
+            if text == "not enough memory":
+                text = self._memory_message()
+            raise rt.LuaRuntimeError(text, _user_traceback(rt._text(trace or b"")))
+        return tuple(res[i] for i in range(2, n + 2))
+
+    def module(self, name: str):
+        """The module's main function as `node.LFS.get(name)` returns it (None if absent)."""
+        return self._lfsmodule(name.encode("utf-8", "surrogateescape"))
+
+    def call(self, name: str, *args) -> tuple:
+        function = self.module(name)
+        if function is None:
+            raise rt.LuaRuntimeError(f"module '{name}' is not in LFS")
+        return self._call(function, *args)
+
+    def run_module(self, name: str) -> tuple:
+        return self.call(name)
+
+    def execute(self, code: str | bytes, *, chunkname: str = "=stdin") -> tuple:
+        """Compile and run Lua source, as typed at the device's prompt."""
+        source = code if isinstance(code, bytes) else code.encode("utf-8", "surrogateescape")
+        try:
+            f, *err = rt._results(self._loadchunk(source, chunkname.encode()))
+        except lua53.LuaError as exc:
+            raise rt.LuaRuntimeError(self._lua_message(exc)) from None
+        if f is None:
+            message = rt._text(err[0]) if err else "cannot load chunk"
+            raise rt.LuaRuntimeError(
+                self._memory_message() if message == "not enough memory" else message
+            )
+        return self._call(f)
+
+
+def _user_traceback(trace: str) -> str:
+    """Lua's traceback without the frames of the sandbox's xpcall around the call."""
+    lines = trace.strip("\n").splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() in ("[C]: in upvalue 'xpcall'", "[C]: in function 'xpcall'"):
+            return "\n".join(lines[:i])
+    return "\n".join(lines)
+
+
+def notes(build: Build) -> list[str]:
+    return [NARROW_BUILD_NOTE] if build.target.int_size == 4 else []
+
+
+def open_device(build: Build, **options) -> Lua53Device:
+    return Lua53Device(build, **options)
