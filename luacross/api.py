@@ -161,8 +161,11 @@ def build_image(
     address: int | None = None,
     best: bool = False,
     strip_image: bool = False,
+    seed: int | None = None,
+    strip: bool = False,
 ) -> ImageResult:
-    """Lay out `main` (a lookup main) as an LFS image; compress it unless absolute."""
+    """Lay out `main` (a lookup main) as an LFS image (compressed unless absolute
+    for 5.1); `seed` is the 5.3 hash seed (None: derived from the inputs), `strip` `-s`."""
     return core_of(target).build_image(  # type: ignore[no-any-return]
-        main, target, address=address, best=best, strip_image=strip_image
+        main, target, address=address, best=best, strip_image=strip_image, seed=seed, strip=strip
     )

@@ -20,13 +20,11 @@ from luacross import signals
 
 PROGNAME = "luacross"
 DEFAULT_OUTPUT = "luac.out"
-IROM0_SEG = 0x40210000  # the window `-a` accepts: IROM0_SEG .. IROM0_SEG + IROM0_SEGMAX
-IROM0_SEGMAX = 0x00100000
-DEFAULT_MAX_SIZE = 0x40000
 DEVICE_COMMANDS = ("check", "run")
 EXTRA_OPERAND_FLAGS = {  # luacross's own flags with an operand -> Options attribute
     "--lua": "lua",
     "--numbers": "numbers",
+    "--seed": "seed",
 }
 EXTRA_FLAGS = {  # luacross's own flags -> Options attribute
     "--int": "integral",
@@ -45,6 +43,7 @@ Available options are:
   -e name  execute a lua source file
   -f       output a flash image file
   -a addr  generate an absolute, rather than position independent flash image file
+  -F image Lua 5.3, with -a: the LFS image to load (instead of source files)
   -i       generate lookup combination master (default with option -f)
   -m size  maximum LFS image in bytes
   -p       parse only
@@ -56,6 +55,7 @@ luacross options:
   --numbers 64   Lua 5.3: the LUA_NUMBER_64BITS build (64-bit integers, doubles);
                  default 32 (32-bit integers, floats)
   --int          Lua 5.1: compile for the integer build (luac.cross.int)
+  --seed N       Lua 5.3 images: the string hash seed (default: derived from the image)
   --best         smallest flash image the device can inflate (for OTA downloads)
   --strip-image  really strip debug information from flash image functions
   -h, --help     show this help
@@ -75,7 +75,7 @@ class Options:
     __slots__ = (
         "listing", "dumping", "stripping", "flash", "address", "max_size", "lookup", "output",
         "execute", "version", "version_only", "integral", "best", "strip_image", "help", "files",
-        "lua", "numbers", "lfs_image", "output_given", "target",
+        "lua", "numbers", "lfs_image", "output_given", "target", "seed",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -84,7 +84,7 @@ class Options:
         self.stripping = False
         self.flash = False
         self.address: int | None = None  # absolute image address; None: position independent
-        self.max_size = DEFAULT_MAX_SIZE
+        self.max_size: int | None = None  # -m; None: the core's DEFAULT_MAX_SIZE
         self.lookup = False
         self.output: str | None = DEFAULT_OUTPUT  # None: stdout; set from the core
         self.execute: str | None = None
@@ -100,6 +100,7 @@ class Options:
         self.lfs_image: str | None = None  # -F (Lua 5.3's luac.c only)
         self.output_given = False  # -o was given (else the core's default output name)
         self.target: object = None  # the build, chosen once from --lua/--numbers/--int
+        self.seed: str | None = None  # --seed (Lua 5.3 images: the string hash seed)
 
 
 _NUMBER = re.compile(r"\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)([kKmM]?)")
@@ -158,10 +159,7 @@ def parse_args(argv: list[str]) -> Options:
             opts.flash = opts.lookup = True
         elif arg == "-a":
             opts.flash = opts.lookup = True
-            address = parse_number(operand("-a"), "-a") & 0xFFFFFFFF
-            if (address - IROM0_SEG) & 0xFFFFFFFF > IROM0_SEGMAX:
-                raise UsageError("'-e' absolute address must be valid flash address")
-            opts.address = address
+            opts.address = parse_number(operand("-a"), "-a") & 0xFFFFFFFF
         elif arg == "-i":
             opts.lookup = True
         elif arg == "-l":
@@ -199,6 +197,8 @@ def parse_args(argv: list[str]) -> Options:
 
     opts.target = target = api.select_target(opts.lua, opts.numbers, opts.integral)
     core = api.core_of(target)
+    if opts.address is not None and not core.address_ok(opts.address):
+        raise UsageError(core.ADDRESS_ERROR)
     if opts.lfs_image is not None and "-F" not in core.LUAC_OPTIONS:
         raise UsageError("unrecognized option '-F'")
     if not opts.output_given:
@@ -276,7 +276,18 @@ def compile_command(args: list[str]) -> int:
         print(core.VERSION_TEXT, flush=True)
         if opts.version_only:
             return 0
-    core.check_options(absolute=opts.address is not None, execute=opts.execute is not None)
+    core.check_options(
+        absolute=opts.address is not None,
+        execute=opts.execute is not None,
+        lfs_image=opts.lfs_image,
+        files=len(opts.files),
+        to_stdout=opts.output is None,
+    )
+    seed = None if opts.seed is None else parse_number(opts.seed, "--seed") & 0xFFFFFFFF
+    if opts.lfs_image is not None and opts.address is not None:
+        # -F IMAGE -a ADDR (Lua 5.3): the flash image the device holds after loading IMAGE
+        write_image(opts, core, core.absolute_image(opts.lfs_image, opts.address, target))
+        return 0
     if not opts.files and opts.execute is None:
         raise UsageError("no input files given")
     leading = []
@@ -309,15 +320,28 @@ def compile_command(args: list[str]) -> int:
             address=opts.address,
             best=opts.best,
             strip_image=opts.strip_image,
+            seed=seed,
+            strip=opts.stripping,
         )
-        api.write_stdout(f"Image size: {result.flash_size}\n".encode())
-        if result.flash_size > opts.max_size:
-            raise LuacrossError("The image is too large for specified LFS size")
-        api.write_output(opts.output, result.data)
-        summarize_image(opts, result)
+        write_image(opts, core, result)
     else:
         api.write_output(opts.output, api.dump_lc(main_proto, target, strip=opts.stripping))
     return 0
+
+
+def write_image(opts: Options, core, result) -> None:
+    """The size gate (`-m`, else the core's default: 256 KiB for 5.1, none for
+    5.3 as in luac.cross), then the image; an existing output is left untouched
+    when the image is too big."""
+    from luacross.api import write_output, write_stdout
+
+    if core.PRINTS_IMAGE_SIZE:
+        write_stdout(f"Image size: {result.flash_size}\n".encode())
+    limit = core.DEFAULT_MAX_SIZE if opts.max_size is None else opts.max_size
+    if limit is not None and result.flash_size > limit:
+        raise LuacrossError(core.too_large_message(result.flash_size, limit))
+    write_output(opts.output, result.data)
+    summarize_image(opts, result)
 
 
 def list_protos(main_proto, *, full: bool, target) -> None:

@@ -20,6 +20,7 @@ problems as lundump does: "NAME: truncated precompiled chunk".
 """
 
 import struct
+from collections.abc import Callable
 
 from ..errors import LcFormatError
 from ..target import Lua53Target
@@ -114,19 +115,21 @@ def wrap_integer(value: int, target: Lua53Target) -> int:
 class _Dumper:
     """DumpState: the output so far, the target's number packing and the strip flag."""
 
-    __slots__ = ("out", "strip", "pack_float", "target")
+    __slots__ = ("out", "strip", "pack_float", "target", "string")
 
     def __init__(self, target: Lua53Target, strip: bool) -> None:
         self.out = bytearray()
         self.strip = strip
         self.pack_float = _float_struct(target).pack
         self.target = target
+        # `DumpString`; an LFS image writes references instead
+        self.string: Callable[[bytes | None], bytes] = encode_string
 
     def dump_function(self, f: Proto, psource: bytes | None) -> None:
         """`DumpFunction`; `psource` is the parent's (effective) source."""
         out = self.out
         source = f.source
-        out += encode_string(None if source == psource else source)
+        out += self.string(None if source == psource else source)
         if source is None:  # lundump gives such a function its parent's source
             source = psource
         out += encode_count(f.linedefined)
@@ -145,7 +148,7 @@ class _Dumper:
         locvars = [] if self.strip else f.locvars
         out += encode_count(len(locvars))
         for var in locvars:
-            out += encode_string(var.varname)
+            out += self.string(var.varname)
             out += encode_count(var.startpc)
             out += encode_count(var.endpc)
 
@@ -163,7 +166,7 @@ class _Dumper:
             elif isinstance(value, int):
                 out += encode_typed(LUAU_TNUMPINT, wrap_integer(value, self.target))
             else:
-                out += encode_string(value)
+                out += self.string(value)
 
     def dump_upvalues(self, upvalues: list[Upvaldesc]) -> None:
         out = self.out
@@ -172,7 +175,7 @@ class _Dumper:
         out += encode_count(len(upvalues))
         for uv in upvalues:
             if names:
-                out += encode_string(uv.name)
+                out += self.string(uv.name)
             out.append(uv.instack & 0xFF)
             out.append(uv.idx & 0xFF)
 

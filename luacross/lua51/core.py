@@ -23,10 +23,32 @@ VERSION_TEXT = "Lua 5.1.4  Copyright (C) 1994-2011 Lua.org, PUC-Rio"  # LUA_RELE
 DEFAULT_OUTPUT = "luac.out"
 LUAC_OPTIONS: frozenset[str] = frozenset()  # luac.c options beyond those both cores share
 DASH_OUTPUT_NAMES = True  # `-o -x` writes a file named "-x"
+PRINTS_IMAGE_SIZE = True  # -f prints "Image size: N"
+DEFAULT_MAX_SIZE: int | None = 0x40000  # the size gate without -m
+IROM0_SEG = 0x40210000  # `-a ADDR` needs ADDR - IROM0_SEG in [0, IROM0_SEGMAX]
+IROM0_SEGMAX = 0x00100000
+ADDRESS_ERROR = "'-e' absolute address must be valid flash address"
 
 
-def check_options(*, absolute: bool, execute: bool) -> None:
-    """Everything the shared options ask for is supported (`-a`, `-e`)."""
+def address_ok(address: int) -> bool:
+    """Whether `-a ADDR` names a flash address the 5.1 luac.c accepts."""
+    return (address - IROM0_SEG) & 0xFFFFFFFF <= IROM0_SEGMAX
+
+
+def too_large_message(flash_size: int, max_size: int) -> str:
+    """luac.c's size gate error (the size itself is printed as "Image size: N")."""
+    return "The image is too large for specified LFS size"
+
+
+def check_options(
+    *,
+    absolute: bool,
+    execute: bool,
+    lfs_image: str | None = None,
+    files: int = 0,
+    to_stdout: bool = False,
+) -> None:
+    """Everything the shared options ask for is supported (`-a`, `-e`); 5.1 has no `-F`."""
 
 
 def load_chunk(data: bytes, chunkname: bytes, target: Target) -> Proto:
@@ -91,8 +113,12 @@ def build_image(
     address: int | None = None,
     best: bool = False,
     strip_image: bool = False,
+    seed: int | None = None,
+    strip: bool = False,
 ) -> "ImageResult":
-    """Lay out `main` (a lookup main) as an LFS image; compress it unless absolute."""
+    """Lay out `main` (a lookup main) as an LFS image; compress it unless absolute.
+    (`seed` and `strip` are Lua 5.3 image options: 5.1 images have no seed, and
+    luac.cross 5.1 ignores `-s` for `-f`.)"""
     from lfs_format import compress
     from lfs_format.lua51 import image
     from luacross.api import ImageResult

@@ -8,12 +8,15 @@ This one follows app/lua53/host/luac.c (`pmain`, `combine`) and lauxlib.c's
 """
 
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING
 
 from lfs_format.errors import LuacrossError
 from lfs_format.lua53 import lc
 from lfs_format.lua53.proto import Proto
 from lfs_format.target import Lua53Target
+
+if TYPE_CHECKING:
+    from luacross.api import ImageResult
 
 VERSION_TEXT = "Lua 5.3.6  Copyright (C) 1994-2020 Lua.org, PUC-Rio"  # LUA_COPYRIGHT
 DEFAULT_OUTPUT = "luac.cross.out"  # PROGNAME ".out"
@@ -23,20 +26,48 @@ UTF8_BOM = b"\xef\xbb\xbf"
 
 
 class NotSupportedError(LuacrossError):
-    """A luac.cross feature luacross does not offer for this core yet."""
+    """A luac.cross feature luacross does not offer for this core."""
 
 
-IMAGES_NOT_SUPPORTED = "LFS images (-f, -a, -m) are not supported yet with --lua 5.3"
+IROM0_SEG = 0x40200000  # host/luac.c: `-a ADDR` needs ADDR - IROM0_SEG in (0, IROM0_SEGMAX]
+IROM0_SEGMAX = 0x00100000
+ADDRESS_ERROR = '"-a" absolute address must be valid flash address'
+PRINTS_IMAGE_SIZE = False  # luac.c prints nothing for -f (5.1's prints "Image size: N")
+DEFAULT_MAX_SIZE: int | None = None  # no size gate without -m (luac.c has none at all);
+# an absolute image must fit the LFS region luac.cross emulates (LFS_SIZE)
 
 
-def check_options(*, absolute: bool, execute: bool) -> None:
-    """Refuse what this core cannot do yet, before any input is read: `-a`
-    (absolute images) and `-e`. `-f`/`-m` are refused by `build_image`, after
-    the inputs are loaded (their errors come first, as in luac.cross)."""
-    if absolute:
-        raise NotSupportedError(IMAGES_NOT_SUPPORTED)
+def address_ok(address: int) -> bool:
+    """Whether `-a ADDR` names a flash address the 5.3 luac.c accepts."""
+    offset = (address - IROM0_SEG) & 0xFFFFFFFF
+    return 0 < offset <= IROM0_SEGMAX
+
+
+def too_large_message(flash_size: int, max_size: int) -> str:
+    """The size gate's error (`-m`; the C 5.3 tool never checks the size)."""
+    return (
+        f"The image is too large for specified LFS size "
+        f"({flash_size} bytes of flash, {max_size} available)"
+    )
+
+
+def check_options(
+    *,
+    absolute: bool,
+    execute: bool,
+    lfs_image: str | None = None,
+    files: int = 0,
+    to_stdout: bool = False,
+) -> None:
+    """luac.c `doargs`' rule for `-a`: it needs `-o` (not stdout) and no `-e`;
+    with `-F IMAGE` no source files (luacross also takes sources instead of -F,
+    building the image itself). `-e` is not supported."""
     if execute:
         raise NotSupportedError("-e (run a Lua file on the host) is not supported with --lua 5.3")
+    if absolute and (to_stdout or (lfs_image is not None) == (files > 0)):
+        from luacross.cli import UsageError
+
+        raise UsageError("'-a' also requires '-o' and '-f' options without lua source files")
 
 
 def _skip_comment(data: bytes) -> tuple[bytes, bool, bytes]:
@@ -108,6 +139,83 @@ def dump_lc(main: Proto, target: Lua53Target, *, strip: bool = False) -> bytes:
     return lc.dump_lc(main, target, strip=strip)
 
 
-def build_image(main: Proto, target: Lua53Target, **options: object) -> NoReturn:
-    """LFS images of the 5.3 core are not written yet."""
-    raise NotSupportedError(IMAGES_NOT_SUPPORTED)
+def build_image(
+    main: Proto,
+    target: Lua53Target,
+    *,
+    address: int | None = None,
+    best: bool = False,
+    strip_image: bool = False,
+    seed: int | None = None,
+    strip: bool = False,
+) -> "ImageResult":
+    """`luaU_DumpAllProtos`: the format-11 image of `main` (a lookup main),
+    or with `address` the absolute image the firmware holds once it has
+    loaded that image at `address`. `strip` is `-s`; `seed` the hash seed
+    (None: derived from the image itself, see `derive_seed`).
+
+    `flash_size` is what the image occupies in flash once loaded (the size
+    `-m` checks). `best` and `strip_image` are 5.1 options without effect here.
+    """
+    from lfs_format.lua53 import image
+    from lfs_format.lua53.loader import load_image
+    from luacross.api import ImageResult
+
+    if seed is None:
+        seed = derive_seed(image.dump_image(main, target, seed=0, strip=strip))
+    data = image.dump_image(main, target, seed=seed, strip=strip)
+    base = DEFAULT_LOAD_ADDRESS if address is None else address
+    loaded = load_image(data, target, address=base)
+    result = ImageResult(data, len(loaded.flash), len(main.protos))
+    if address is not None:
+        _check_region(len(loaded.flash))
+        result.data = loaded.flash
+    return result
+
+
+def _check_region(flash_size: int) -> None:
+    """An absolute image larger than the LFS region luac.cross loads into (the C
+    tool writes past its 256 KiB buffer and crashes)."""
+    from lfs_format.errors import ImageError
+    from lfs_format.lua53.flash_image import LFS_SIZE
+
+    if flash_size > LFS_SIZE:
+        raise ImageError(
+            f"the image needs {flash_size} bytes of flash, more than the "
+            f"{LFS_SIZE}-byte LFS region luac.cross loads it into"
+        )
+
+
+DEFAULT_LOAD_ADDRESS = 0x40210000  # where the flash size of a relocatable image is measured
+
+
+def derive_seed(unseeded_image: bytes) -> int:
+    """A seed fixed by the build inputs: the first 32 bits of the SHA-256 of the
+    image written with seed 0 (the C tool uses the clock and memory addresses)."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(unseeded_image).digest()[:4], "big")
+
+
+def absolute_image(path: str, address: int, target: Lua53Target) -> "ImageResult":
+    """`-F IMAGE -a ADDR`: what luac.cross prints while `luaN_init` erases the
+    LFS region, and the flash image it writes once the image has loaded.
+
+    A missing image is "cannot open NAME" (nothing printed); a bad one raises
+    the loader's message, after the erase has been printed (as the tool does).
+    """
+    from lfs_format.lua53.loader import ImageLoadError, erase_text, load_image
+    from luacross.api import ImageResult, write_stdout
+
+    try:
+        with open(path, "rb") as source:
+            data = source.read()
+    except OSError:
+        raise LuacrossError(f"cannot open {path}") from None
+    write_stdout(erase_text(address))
+    try:
+        loaded = load_image(data, target, address=address)
+    except ImageLoadError as exc:
+        raise LuacrossError(str(exc)) from None
+    _check_region(len(loaded.flash))
+    return ImageResult(loaded.flash, len(loaded.flash), len(loaded.names))
