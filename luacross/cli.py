@@ -25,6 +25,8 @@ EXTRA_OPERAND_FLAGS = {  # luacross's own flags with an operand -> Options attri
     "--lua": "lua",
     "--numbers": "numbers",
     "--seed": "seed",
+    "--chip": "chip",
+    "--partition-table": "partition_table",
 }
 EXTRA_FLAGS = {  # luacross's own flags -> Options attribute
     "--int": "integral",
@@ -75,7 +77,7 @@ class Options:
     __slots__ = (
         "listing", "dumping", "stripping", "flash", "address", "max_size", "lookup", "output",
         "execute", "version", "version_only", "integral", "best", "strip_image", "help", "files",
-        "lua", "numbers", "lfs_image", "output_given", "target", "seed",
+        "lua", "numbers", "lfs_image", "output_given", "target", "seed", "chip", "partition_table",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -101,6 +103,8 @@ class Options:
         self.output_given = False  # -o was given (else the core's default output name)
         self.target: object = None  # the build, chosen once from --lua/--numbers/--int
         self.seed: str | None = None  # --seed (Lua 5.3 images: the string hash seed)
+        self.chip = "esp8266"  # --chip: the firmware (ESP8266 or ESP32) to build for
+        self.partition_table: str | None = None  # --partition-table: -m from its LFS partition
 
 
 _NUMBER = re.compile(r"\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)([kKmM]?)")
@@ -195,9 +199,14 @@ def parse_args(argv: list[str]) -> Options:
 
     from luacross import api
 
-    opts.target = target = api.select_target(opts.lua, opts.numbers, opts.integral)
+    opts.target = target = api.select_target(opts.lua, opts.numbers, opts.integral, opts.chip)
     core = api.core_of(target)
-    if opts.address is not None and not core.address_ok(opts.address):
+    if opts.partition_table is not None:
+        from lfs_format.partitions import lfs_partition_size
+
+        if opts.max_size is None:
+            opts.max_size = lfs_partition_size(opts.partition_table)
+    if opts.address is not None and not core.address_ok(opts.address, target):
         raise UsageError(core.ADDRESS_ERROR)
     if opts.lfs_image is not None and "-F" not in core.LUAC_OPTIONS:
         raise UsageError("unrecognized option '-F'")
@@ -273,7 +282,7 @@ def compile_command(args: list[str]) -> int:
     target = opts.target
     core = api.core_of(target)
     if opts.version:
-        print(core.VERSION_TEXT, flush=True)
+        print(target.version, flush=True)
         if opts.version_only:
             return 0
     core.check_options(
@@ -335,9 +344,10 @@ def write_image(opts: Options, core, result) -> None:
     when the image is too big."""
     from luacross.api import write_output, write_stdout
 
-    if core.PRINTS_IMAGE_SIZE:
-        write_stdout(f"Image size: {result.flash_size}\n".encode())
     limit = core.DEFAULT_MAX_SIZE if opts.max_size is None else opts.max_size
+    line = core.image_size_line(result.flash_size, limit, opts.target)
+    if line is not None:
+        write_stdout(line)
     if limit is not None and result.flash_size > limit:
         raise LuacrossError(core.too_large_message(result.flash_size, limit))
     write_output(opts.output, result.data)
