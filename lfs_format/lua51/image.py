@@ -30,7 +30,6 @@ from .image_structs import (
 from .proto import LUA_TBOOLEAN, LUA_TNIL, LUA_TNUMBER, LUA_TSTRING, Constant, Proto
 from .strtable import collect_strings, proto_strings, rostrt_size
 
-
 # the source of every stripped proto: what lundump gives a stripped chunk's main
 STRIPPED_SOURCE = b"=?"
 

@@ -313,7 +313,8 @@ class _Loader:
         flash_size = len(flash.buf)
         header = struct.pack(
             "<12I",
-            fl.FLASH_SIG | self.target.flash_sig_bits, flash_size, self.seed, out.timestamp & 0xFFFFFFFF,
+            fl.FLASH_SIG | self.target.flash_sig_bits, flash_size, self.seed,
+            out.timestamp & 0xFFFFFFFF,
             self.ro_use, len(self.list), ro_hash, flash.offset(rotable),
             self.proto_head, self.short_head, self.long_head, 0,
         )  # fmt: skip
