@@ -86,7 +86,7 @@ class Options:
         self.stripping = False
         self.flash = False
         self.address: int | None = None  # absolute image address; None: position independent
-        self.max_size: int | None = None  # -m; None: the core's DEFAULT_MAX_SIZE
+        self.max_size: int | None = None  # -m; None: the core's default_max_size()
         self.lookup = False
         self.output: str | None = DEFAULT_OUTPUT  # None: stdout; set from the core
         self.execute: str | None = None
@@ -339,12 +339,13 @@ def compile_command(args: list[str]) -> int:
 
 
 def write_image(opts: Options, core, result) -> None:
-    """The size gate (`-m`, else the core's default: 256 KiB for 5.1, none for
-    5.3 as in luac.cross), then the image; an existing output is left untouched
-    when the image is too big."""
+    """The size gate (`-m`, else the core's default: 256 KiB for 5.1; for 5.3
+    none for `-f` as in luac.cross, the 256 KiB region for `-a`), then the image;
+    an existing output is left untouched when the image is too big."""
     from luacross.api import write_output, write_stdout
 
-    limit = core.DEFAULT_MAX_SIZE if opts.max_size is None else opts.max_size
+    absolute = opts.address is not None
+    limit = core.default_max_size(absolute=absolute) if opts.max_size is None else opts.max_size
     line = core.image_size_line(result.flash_size, limit, opts.target)
     if line is not None:
         write_stdout(line)

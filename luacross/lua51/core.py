@@ -23,7 +23,6 @@ VERSION_TEXT = "Lua 5.1.4  Copyright (C) 1994-2011 Lua.org, PUC-Rio"  # LUA_RELE
 DEFAULT_OUTPUT = "luac.out"
 LUAC_OPTIONS: frozenset[str] = frozenset()  # luac.c options beyond those both cores share
 DASH_OUTPUT_NAMES = True  # `-o -x` writes a file named "-x"
-DEFAULT_MAX_SIZE: int | None = 0x40000  # the size gate without -m
 ADDRESS_ERROR = "'-e' absolute address must be valid flash address"
 
 
@@ -46,6 +45,11 @@ def image_size_line(flash_size: int, max_size: int, target: Target) -> bytes | N
         f"Flash image size: {flash_size} bytes ({flash_size / 1024.0:.2f}kiB, "
         f"{flash_size / max_size * 100.0:.1f}% of available size of {max_size >> 10}kiB)\n"
     ).encode()
+
+
+def default_max_size(*, absolute: bool) -> int | None:
+    """The size gate without `-m`: luac.c's default LFS size."""
+    return 0x40000
 
 
 def too_large_message(flash_size: int, max_size: int) -> str:

@@ -30,8 +30,6 @@ class NotSupportedError(LuacrossError):
 
 
 ADDRESS_ERROR = '"-a" absolute address must be valid flash address'
-DEFAULT_MAX_SIZE: int | None = None  # no size gate without -m (luac.c has none at all);
-# an absolute image must fit the LFS region luac.cross emulates (LFS_SIZE)
 
 
 def address_ok(address: int, target: Lua53Target) -> bool:
@@ -48,6 +46,15 @@ def address_ok(address: int, target: Lua53Target) -> bool:
 def image_size_line(flash_size: int, max_size: int, target: Lua53Target) -> None:
     """luac.c prints nothing for -f (5.1's prints "Image size: N")."""
     return None
+
+
+def default_max_size(*, absolute: bool) -> int | None:
+    """The size gate without `-m`: none for `-f` (luac.c 5.3 has none at all); an
+    absolute image must fit the 256 KiB LFS region luac.cross loads it into (the C
+    tool writes past that buffer). `-m` raises or lowers both."""
+    from lfs_format.lua53.flash_image import LFS_SIZE
+
+    return LFS_SIZE if absolute else None
 
 
 def too_large_message(flash_size: int, max_size: int) -> str:
@@ -175,22 +182,8 @@ def build_image(
     loaded = load_image(data, target, address=base)
     result = ImageResult(data, len(loaded.flash), len(main.protos))
     if address is not None:
-        _check_region(len(loaded.flash))
         result.data = loaded.flash
     return result
-
-
-def _check_region(flash_size: int) -> None:
-    """An absolute image larger than the LFS region luac.cross loads into (the C
-    tool writes past its 256 KiB buffer and crashes)."""
-    from lfs_format.errors import ImageError
-    from lfs_format.lua53.flash_image import LFS_SIZE
-
-    if flash_size > LFS_SIZE:
-        raise ImageError(
-            f"the image needs {flash_size} bytes of flash, more than the "
-            f"{LFS_SIZE}-byte LFS region luac.cross loads it into"
-        )
 
 
 DEFAULT_LOAD_ADDRESS = 0x40210000  # where the flash size of a relocatable image is measured
@@ -225,5 +218,4 @@ def absolute_image(path: str, address: int, target: Lua53Target) -> "ImageResult
         loaded = load_image(data, target, address=address)
     except ImageLoadError as exc:
         raise LuacrossError(str(exc)) from None
-    _check_region(len(loaded.flash))
     return ImageResult(loaded.flash, len(loaded.flash), len(loaded.names))

@@ -268,3 +268,22 @@ def test_deep_nesting_is_refused():
     nested = b"\x50\x00\x00\x00\x00\x02\x01" * 100000
     with pytest.raises(ImageLoadError, match="not enough memory"):
         load_image(header + prologue + nested, LUA53, address=0x40220000)
+
+
+def test_absolute_image_must_fit_the_region_unless_m_says_more(tmp_path, monkeypatch):
+    """Without -m an absolute image must fit luac.cross's 256 KiB LFS region;
+    `-f` has no default limit (luac.cross 5.3 has none)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1704067200")
+    # 4000 distinct long strings: about 300 KiB of flash
+    body = "".join(
+        f'"{i:04d} a string long enough to be a long one in flash",\n' for i in range(4000)
+    )
+    (tmp_path / "big.lua").write_text("return {\n" + body + "}\n")
+    run = run_cli(["--lua", "5.3", "-f", "-o", "big.img", "big.lua"])
+    assert run.status == 0 and (tmp_path / "big.img").is_file()
+    run = run_cli(["--lua", "5.3", "-a", "0x40220000", "-o", "abs.img", "big.lua"])
+    assert run.status == 1 and not (tmp_path / "abs.img").exists()
+    assert b"available)" in run.stderr and b", 262144 available" in run.stderr
+    run = run_cli(["--lua", "5.3", "-m", "512K", "-a", "0x40220000", "-o", "abs.img", "big.lua"])
+    assert run.status == 0 and (tmp_path / "abs.img").stat().st_size > 262144
