@@ -57,6 +57,9 @@ luacross options:
   --numbers 64   Lua 5.3: the LUA_NUMBER_64BITS build (64-bit integers, doubles);
                  default 32 (32-bit integers, floats)
   --int          Lua 5.1: compile for the integer build (luac.cross.int)
+  --chip esp32   the ESP32 firmware's builds (default esp8266); with --lua 5.3
+                 also --numbers int64 (64-bit integers) and double (doubles)
+  --partition-table CSV  -m from the LFS partition of an ESP-IDF partition table
   --seed N       Lua 5.3 images: the string hash seed (default: derived from the image)
   --best         smallest flash image the device can inflate (for OTA downloads)
   --strip-image  really strip debug information from flash image functions
