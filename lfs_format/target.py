@@ -24,9 +24,9 @@ class Target(
     namedtuple(
         "Target",
         "name integral number_size sizet_size packed_lineinfo chip version "
-        "image_strip rostrt_margin image_size_report address_window",
+        "image_strip rostrt_margin image_size_report address_window execute_passes_name",
         defaults=(
-            "esp8266", LUA51_RELEASE, False, False, False, (ESP8266_IROM0, 0x00100000),
+            "esp8266", LUA51_RELEASE, False, False, False, (ESP8266_IROM0, 0x00100000), False,
         ),
     )
 ):
@@ -39,7 +39,8 @@ class Target(
     the debug information of image functions; rostrt_margin: the read-only
     string table has `2 << log2(1.3 * n)` buckets, else `2 << log2(n)`;
     image_size_report: `Flash image size: N bytes (...)`, else `Image size: N`;
-    address_window: (start, span) that `-a ADDR - start` must fall in, or None."""
+    address_window: (start, span) that `-a ADDR - start` must fall in, or None;
+    execute_passes_name: `-e FILE` calls the script with FILE as its argument."""
 
     __slots__ = ()
 
@@ -52,7 +53,7 @@ HOST = Target("host", integral=False, number_size=8, sizet_size=8, packed_linein
 # dev-esp32 components/lua/lua-5.1 (XLUA_OPT_STR in luaconf.h)
 _ESP32_51 = dict(
     sizet_size=4, packed_lineinfo=True, chip="esp32", image_strip=True,
-    rostrt_margin=True, image_size_report=True, address_window=None,
+    rostrt_margin=True, image_size_report=True, address_window=None, execute_passes_name=True,
 )  # fmt: skip
 ESP32_FLOAT = Target(
     "esp32-float", integral=False, number_size=8, version=LUA51_RELEASE + " [5.1-doublefp]",

@@ -222,3 +222,13 @@ def test_cli_partition_table(tmp_path, monkeypatch):
     missing = run_cli(["--chip", "esp32", "--partition-table", "none.csv", "-f", "small.lua"])
     assert missing.status == 1
     assert missing.stderr.decode().startswith("luacross: cannot open partition table none.csv")
+
+
+@pytest.mark.parametrize(("chip", "argument"), [("esp8266", "nil"), ("esp32", "s.lua")])
+def test_execute_argument(chip, argument, tmp_path, monkeypatch):
+    """The ESP32 luac.c calls the `-e` script with its file name (`lua_pushstring(L,
+    execute)`, `lua_pcall(L, 1, 1, 0)`); the ESP8266 one with no arguments."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.lua").write_text("local name = ...\nerror('got ' .. tostring(name), 0)\n")
+    run = run_cli(["--chip", chip, "-e", "s.lua"])
+    assert (run.status, run.stderr.decode()) == (1, f"luacross: got {argument}\n")
