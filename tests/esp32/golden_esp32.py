@@ -9,7 +9,8 @@ import shutil
 from functools import cache
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent.parent
+from golden import REPO
+
 GOLDEN_ESP32 = REPO / "tests" / "golden-esp32"
 BLOBS = GOLDEN_ESP32 / "blobs"
 SOURCES = {  # the first component of a case's path -> where the tests keep it
