@@ -24,9 +24,11 @@ class Target(
     namedtuple(
         "Target",
         "name integral number_size sizet_size packed_lineinfo chip version "
-        "image_strip rostrt_margin image_size_report address_window execute_passes_name",
+        "image_strip rostrt_margin image_size_report address_window execute_passes_name "
+        "max_size_error",
         defaults=(
             "esp8266", LUA51_RELEASE, False, False, False, (ESP8266_IROM0, 0x00100000), False,
+            "'-e' maximum size must be a multiple of 4,096",
         ),
     )
 ):
@@ -40,7 +42,8 @@ class Target(
     string table has `2 << log2(1.3 * n)` buckets, else `2 << log2(n)`;
     image_size_report: `Flash image size: N bytes (...)`, else `Image size: N`;
     address_window: (start, span) that `-a ADDR - start` must fall in, or None;
-    execute_passes_name: `-e FILE` calls the script with FILE as its argument."""
+    execute_passes_name: `-e FILE` calls the script with FILE as its argument;
+    max_size_error: luac.c's usage message for a `-m` that is not a page multiple."""
 
     __slots__ = ()
 
@@ -74,11 +77,12 @@ class Lua53Target:
     The firmware's loader and luac.c: chip; version (`-v`); flash_sig_bits
     (FLASH_SIG_B1|B2 of the ESP32 builds: +1 int64, +2 double); erase_report:
     `-F -a` prints the erase dots (the ESP8266 build); address_window:
-    (start, span) that `-a ADDR - start` must fall in (excluding 0), or None."""
+    (start, span) that `-a ADDR - start` must fall in (excluding 0), or None;
+    max_size_error: luac.c's usage message for a `-m` that is not a page multiple."""
 
     __slots__ = (
         "name", "int_size", "float_size", "chip", "version", "flash_sig_bits",
-        "erase_report", "address_window",
+        "erase_report", "address_window", "max_size_error",
     )  # fmt: skip
 
     core = "luacross.lua53.core"  # the module that compiles, lists and dumps for it
@@ -94,6 +98,7 @@ class Lua53Target:
         flash_sig_bits: int = 0,
         erase_report: bool = True,
         address_window: tuple[int, int] | None = (0x40200000, 0x00100000),
+        max_size_error: str = '"-e" maximum size must be a multiple of 4,096',
     ) -> None:
         self.name = name
         self.int_size = int_size
@@ -103,6 +108,7 @@ class Lua53Target:
         self.flash_sig_bits = flash_sig_bits
         self.erase_report = erase_report
         self.address_window = address_window
+        self.max_size_error = max_size_error
 
     def __repr__(self) -> str:
         return f"Lua53Target({self.name!r})"
@@ -118,7 +124,7 @@ def _esp32_53(name: str, int_size: int, float_size: int) -> Lua53Target:
     return Lua53Target(
         name, int_size, float_size, chip="esp32", version=f"{LUA535_RELEASE} [{tag}]",
         flash_sig_bits=(int_size == 8) | (float_size == 8) << 1, erase_report=False,
-        address_window=None,
+        address_window=None, max_size_error='"-m" maximum size must be a multiple of 4,096',
     )  # fmt: skip
 
 

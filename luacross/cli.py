@@ -133,6 +133,32 @@ def parse_number(text: str, what: str, *, sizes: bool = False) -> int:
     return -value if sign == "-" else value
 
 
+def _target_of(argv: list[str]):
+    """The build luacross's own flags select, looked up early (for a usage
+    error luac.c raises while it reads its options); the default when they
+    cannot be read."""
+    from luacross import api
+
+    chosen = {"--lua": "5.1", "--numbers": None, "--chip": "esp8266"}
+    integral = False
+    with_operand = {"-o", "-e", "-a", "-m", "-F", *EXTRA_OPERAND_FLAGS}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--" or not arg.startswith("-") or arg == "-":
+            break
+        if arg in chosen and i + 1 < len(argv):
+            chosen[arg] = argv[i + 1]
+        integral = integral or arg == "--int"
+        i += 2 if arg in with_operand else 1
+    try:
+        return api.select_target(
+            chosen["--lua"], chosen["--numbers"], integral, chosen["--chip"]  # type: ignore[arg-type]
+        )
+    except LuacrossError:
+        return api.select_target()
+
+
 def parse_args(argv: list[str]) -> Options:
     """luac.c's `doargs`: options up to the first non-option, then the files."""
     opts = Options()
@@ -175,7 +201,7 @@ def parse_args(argv: list[str]) -> Options:
             opts.flash = opts.lookup = True
             opts.max_size = parse_number(operand("-m"), "-m", sizes=True) & 0xFFFFFFFF
             if opts.max_size & 0xFFF:
-                raise UsageError("'-e' maximum size must be a multiple of 4,096")
+                raise UsageError(_target_of(argv).max_size_error)
         elif arg == "-o":
             output = operand("-o")
             opts.output = None if output == "-" else output

@@ -232,3 +232,18 @@ def test_execute_argument(chip, argument, tmp_path, monkeypatch):
     (tmp_path / "s.lua").write_text("local name = ...\nerror('got ' .. tostring(name), 0)\n")
     run = run_cli(["--chip", chip, "-e", "s.lua"])
     assert (run.status, run.stderr.decode()) == (1, f"luacross: got {argument}\n")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [  # luac.c's usage(): 5.1 LUA_QL("-e"); app/lua53 "\"-e\""; dev-esp32 lua-5.3 "\"-m\""
+        ([], "'-e' maximum size must be a multiple of 4,096"),
+        (["--chip", "esp32"], "'-e' maximum size must be a multiple of 4,096"),
+        (["--lua", "5.3"], '"-e" maximum size must be a multiple of 4,096'),
+        (["--chip", "esp32", "--lua", "5.3"], '"-m" maximum size must be a multiple of 4,096'),
+    ],
+)
+def test_max_size_usage_message(options, message):
+    run = run_cli(["-m", "0x1001", *options, "a.lua"])
+    assert run.status == 1
+    assert run.stderr.decode().splitlines()[0] == f"luacross: {message}"
