@@ -1,9 +1,12 @@
 """`--chip esp32`: the build table, `--partition-table`, the image-to-build lookup
 (`lfs_format.variants`) and the number builds the ESP8266 firmware lacks."""
 
+import shutil
+from pathlib import Path
+
 import pytest
 
-from golden import run_cli
+from golden import normalise_listing, run_cli
 from lfs_format.partitions import (
     PartitionTableError,
     lfs_partition,
@@ -247,3 +250,20 @@ def test_max_size_usage_message(options, message):
     run = run_cli(["-m", "0x1001", *options, "a.lua"])
     assert run.status == 1
     assert run.stderr.decode().splitlines()[0] == f"luacross: {message}"
+
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.mark.parametrize("numbers", ["int64", "double"])
+def test_mixed_builds_fold_as_the_reference(numbers, tmp_path, monkeypatch):
+    """Numerals and folding at the edges of the int64/float and int32/double
+    builds, against recordings of the ESP32 tools (tests/esp32/data/README.md)."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copyfile(DATA / "numbers.lua", tmp_path / "numbers.lua")
+    flags = ["--chip", "esp32", "--lua", "5.3", "--numbers", numbers]
+    run = run_cli([*flags, "-l", "-l", "-o", "out.lc", "numbers.lua"])
+    assert run.status == 0
+    listing = normalise_listing(run.stdout.decode("latin-1"))
+    assert listing == (DATA / f"numbers-{numbers}.lst").read_text(encoding="latin-1")
+    assert (tmp_path / "out.lc").read_bytes() == (DATA / f"numbers-{numbers}.lc").read_bytes()
