@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from lfs_format.errors import LuacrossError
-from lfs_format.target import FLOAT, INT, LUA53, LUA53_64, Lua53Target, Target
+from lfs_format.target import CHIPS, FLOAT, INT, TARGETS, Lua53Target, Target
 from luacross.output import OutputError, write_output, write_stdout  # noqa: F401 (API)
 
 LUA_SIGNATURE = b"\x1bLua"
@@ -38,28 +38,35 @@ LUA_VERSIONS = {"5.1": "5.1", "51": "5.1", "5.3": "5.3", "53": "5.3"}  # `--lua`
 
 
 def select_target(
-    lua: str = "5.1", numbers: str | None = None, integral: bool = False
+    lua: str = "5.1", numbers: str | None = None, integral: bool = False, chip: str = "esp8266"
 ) -> "Target | Lua53Target":
-    """The build a command compiles for, from `--lua`, `--numbers` and `--int`.
+    """The build a command compiles for, from `--lua`, `--numbers`, `--int` and `--chip`.
 
     Lua 5.1: the float build, or with `integral` the integer build.
     Lua 5.3: 32-bit integers and floats, or with `numbers="64"` the
-    LUA_NUMBER_64BITS build (64-bit integers, doubles).
+    LUA_NUMBER_64BITS build (64-bit integers, doubles); the ESP32 firmware
+    also has `numbers="int64"` and `"double"` (one of the two 64-bit).
+    Every build is one entry of `lfs_format.target.TARGETS`.
     """
+    if chip not in CHIPS:
+        raise LuacrossError(f"unknown chip '{chip}' (use --chip esp8266 or --chip esp32)")
     version = LUA_VERSIONS.get(lua)
     if version is None:
         raise LuacrossError(f"unknown Lua version '{lua}' (use --lua 5.1 or --lua 5.3)")
     if version == "5.1":
         if numbers is not None:
             raise LuacrossError("--numbers selects a Lua 5.3 build; use it with --lua 5.3")
-        return target_for(integral)
+        return TARGETS[chip, version, "int" if integral else None]
     if integral:
         raise LuacrossError("--int is the Lua 5.1 integer build; it cannot be used with --lua 5.3")
-    if numbers in (None, "32"):
-        return LUA53
-    if numbers == "64":
-        return LUA53_64
-    raise LuacrossError(f"unknown number format '{numbers}' (use --numbers 32 or --numbers 64)")
+    build = None if numbers == "32" else numbers
+    target = TARGETS.get((chip, version, build))
+    if target is None:
+        builds = sorted(key[2] for key in TARGETS if key[:2] == (chip, version) and key[2])
+        names = ", ".join(f"--numbers {name}" for name in ["32", *builds])
+        names = " or ".join(names.rsplit(", ", 1))
+        raise LuacrossError(f"unknown number format '{numbers}' (use {names})")
+    return target
 
 
 def core_of(target: "Target | Lua53Target") -> ModuleType:

@@ -28,6 +28,8 @@ EXTRA_OPERAND_FLAGS = {  # luacross's own flags with an operand -> Options attri
     "--seed": "seed",
     "--json": "json",
     "--name": "names",
+    "--chip": "chip",
+    "--partition-table": "partition_table",
 }
 EXTRA_FLAGS = {  # luacross's own flags -> Options attribute
     "--int": "integral",
@@ -59,6 +61,9 @@ luacross options:
   --numbers 64   Lua 5.3: the LUA_NUMBER_64BITS build (64-bit integers, doubles);
                  default 32 (32-bit integers, floats)
   --int          Lua 5.1: compile for the integer build (luac.cross.int)
+  --chip esp32   the ESP32 firmware's builds (default esp8266); with --lua 5.3
+                 also --numbers int64 (64-bit integers) and double (doubles)
+  --partition-table CSV  -m from the LFS partition of an ESP-IDF partition table
   --seed N       Lua 5.3 images: the string hash seed (default: derived from the image)
   --best         smallest flash image the device can inflate (for OTA downloads)
   --strip-image  really strip debug information from flash image functions
@@ -90,6 +95,7 @@ class Options:
         "listing", "dumping", "stripping", "flash", "address", "max_size", "lookup", "output",
         "execute", "version", "version_only", "integral", "best", "strip_image", "help", "files",
         "lua", "numbers", "lfs_image", "output_given", "target", "seed", "json", "names", "report",
+        "chip", "partition_table",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -118,6 +124,8 @@ class Options:
         self.output_given = False  # -o was given (else the core's default output name)
         self.target: object = None  # the build, chosen once from --lua/--numbers/--int
         self.seed: str | None = None  # --seed (Lua 5.3 images: the string hash seed)
+        self.chip = "esp8266"  # --chip: the firmware (ESP8266 or ESP32) to build for
+        self.partition_table: str | None = None  # --partition-table: -m from its LFS partition
 
 
 _NUMBER = re.compile(r"\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)([kKmM]?)")
@@ -141,6 +149,32 @@ def parse_number(text: str, what: str, *, sizes: bool = False) -> int:
         value = int(digits)
     value *= {"": 1, "k": 1024, "m": 1024 * 1024}[suffix.lower()]
     return -value if sign == "-" else value
+
+
+def _target_of(argv: list[str]):
+    """The build luacross's own flags select, looked up early (for a usage
+    error luac.c raises while it reads its options); the default when they
+    cannot be read."""
+    from luacross import api
+
+    chosen = {"--lua": "5.1", "--numbers": None, "--chip": "esp8266"}
+    integral = False
+    with_operand = {"-o", "-e", "-a", "-m", "-F", *EXTRA_OPERAND_FLAGS}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--" or not arg.startswith("-") or arg == "-":
+            break
+        if arg in chosen and i + 1 < len(argv):
+            chosen[arg] = argv[i + 1]
+        integral = integral or arg == "--int"
+        i += 2 if arg in with_operand else 1
+    try:
+        return api.select_target(
+            chosen["--lua"], chosen["--numbers"], integral, chosen["--chip"]  # type: ignore[arg-type]
+        )
+    except LuacrossError:
+        return api.select_target()
 
 
 def parse_args(argv: list[str]) -> Options:
@@ -185,7 +219,7 @@ def parse_args(argv: list[str]) -> Options:
             opts.flash = opts.lookup = True
             opts.max_size = parse_number(operand("-m"), "-m", sizes=True) & 0xFFFFFFFF
             if opts.max_size & 0xFFF:
-                raise UsageError("'-e' maximum size must be a multiple of 4,096")
+                raise UsageError(_target_of(argv).max_size_error)
         elif arg == "-o":
             output = operand("-o")
             opts.output = None if output == "-" else output
@@ -215,9 +249,14 @@ def parse_args(argv: list[str]) -> Options:
 
     from luacross import api
 
-    opts.target = target = api.select_target(opts.lua, opts.numbers, opts.integral)
+    opts.target = target = api.select_target(opts.lua, opts.numbers, opts.integral, opts.chip)
     core = api.core_of(target)
-    if opts.address is not None and not core.address_ok(opts.address):
+    if opts.partition_table is not None:
+        from lfs_format.partitions import lfs_partition_size
+
+        if opts.max_size is None:
+            opts.max_size = lfs_partition_size(opts.partition_table)
+    if opts.address is not None and not core.address_ok(opts.address, target):
         raise UsageError(core.ADDRESS_ERROR)
     if opts.lfs_image is not None and "-F" not in core.LUAC_OPTIONS:
         raise UsageError("unrecognized option '-F'")
@@ -305,7 +344,7 @@ def compile_command(args: list[str]) -> int:
     target = opts.target
     core = api.core_of(target)
     if opts.version:
-        print(core.VERSION_TEXT, flush=True)
+        print(target.version, flush=True)
         if opts.version_only:
             return 0
     core.check_options(
@@ -374,16 +413,15 @@ def write_image(opts: Options, core, result) -> None:
     an existing output is left untouched when the image is too big."""
     from luacross.api import write_output, write_stdout
 
-    if core.PRINTS_IMAGE_SIZE:
-        size_line = f"Image size: {result.flash_size}\n".encode()
-        if opts.output is None:  # -o -: stdout holds the image only
-            sys.stderr.flush()
-            sys.stderr.buffer.write(size_line)
-            sys.stderr.buffer.flush()
-        else:
-            write_stdout(size_line)
     absolute = opts.address is not None
     limit = core.default_max_size(absolute=absolute) if opts.max_size is None else opts.max_size
+    line = core.image_size_line(result.flash_size, limit, opts.target)
+    if line is not None and opts.output is None:  # -o -: stdout holds the image only
+        sys.stderr.flush()
+        sys.stderr.buffer.write(line)
+        sys.stderr.buffer.flush()
+    elif line is not None:
+        write_stdout(line)
     if limit is not None and result.flash_size > limit:
         # luac.cross: "The image is too large for specfied LFS size" (README: differs on purpose)
         from luacross.reports import too_large

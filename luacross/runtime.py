@@ -1026,7 +1026,10 @@ def run_host_script(path: str, target: Target) -> Proto | None:
     f, err = lua.eval("function(p) local f, e = loadfile(p) return f, e end")(os.fsencode(path))
     if f is None:
         raise LuacrossError(err.decode("utf-8", "surrogateescape"))
-    ok, value = lua.eval("function(f) local r = {pcall(f)} return r[1], r[2] end")(f)
+    args = (os.fsencode(path),) if target.execute_passes_name else ()  # the ESP32's `...`
+    ok, value = lua.eval("function(f, ...) local r = {pcall(f, ...)} return r[1], r[2] end")(
+        f, *args
+    )
     if not ok:
         signals.reraise_stop(value)
         if isinstance(value, bytes):

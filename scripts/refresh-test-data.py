@@ -5,7 +5,9 @@ The shared folder (`../shared` beside the repository unless --shared says otherw
 holds the recorded luac.cross runs (golden/cases.json, golden/blobs/) and the Lua
 corpus they compiled (corpus/). This copies into tests/golden what the tests read:
 cases.json as it is, the blobs its cases name and the corpus's .lua files, and removes
-files that no longer belong there (tests/golden/README.md stays).
+files that no longer belong there (tests/golden/README.md stays). Where the shared
+folder has golden-esp32/ (the ESP32 builds' runs), tests/golden-esp32 gets its
+cases.json, README.md, the blobs its cases name and its -F input images.
 
   scripts/refresh-test-data.py            # copy what changed
   scripts/refresh-test-data.py --check    # only report; exit 1 if out of date
@@ -23,6 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 TARGET = REPO / "tests" / "golden"
 KEEP = {"README.md"}  # written by hand, not copied
+TARGET_ESP32 = REPO / "tests" / "golden-esp32"  # the ESP32 builds' runs (golden-esp32/)
 
 
 def wanted_files(shared: Path) -> dict[str, Path]:
@@ -41,6 +44,57 @@ def wanted_files(shared: Path) -> dict[str, Path]:
             if name and (corpus / name).is_file():
                 files[f"corpus/{name}"] = corpus / name
     return files
+
+
+def wanted_files_esp32(shared: Path) -> dict[str, Path]:
+    """tests/golden-esp32-relative path -> its shared file: cases.json, README.md,
+    the blobs its cases name and the -F input images (its cases' corpus files are
+    those of tests/golden and tests/golden53)."""
+    folder = shared / "golden-esp32"
+    cases = json.loads((folder / "cases.json").read_bytes())["cases"]
+    files = {"cases.json": folder / "cases.json", "README.md": folder / "README.md"}
+    for case in cases:
+        for meta in case["expect"]["files"].values():
+            files[f"blobs/{meta['sha256']}"] = folder / "blobs" / meta["sha256"]
+    for path in sorted((folder / "inputs").glob("*")):
+        files[f"inputs/{path.name}"] = path
+    return files
+
+
+def sync(target: Path, files: dict[str, Path], keep: set[str], check: bool) -> int | None:
+    """Make `target` hold `files` (and the `keep` files): the number of changes,
+    or None when a source is missing or a blob is damaged."""
+    added, updated, removed = [], [], []
+    for rel, source in files.items():
+        if not source.is_file():
+            print(f"refresh-test-data: {source} is missing", file=sys.stderr)
+            return None
+        data = source.read_bytes()
+        if rel.startswith("blobs/") and hashlib.sha256(data).hexdigest() != rel[6:]:
+            print(f"refresh-test-data: {source} does not match its sha256 name", file=sys.stderr)
+            return None
+        path = target / rel
+        if path.is_file() and path.read_bytes() == data:
+            continue
+        (updated if path.exists() else added).append(rel)
+        if not check:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+    existing = [p for p in target.rglob("*") if p.is_file()] if target.is_dir() else []
+    for path in sorted(existing):
+        rel = path.relative_to(target).as_posix()
+        if rel not in files and rel not in keep:
+            removed.append(rel)
+            if not check:
+                path.unlink()
+    if not check:
+        for folder in sorted((p for p in target.rglob("*") if p.is_dir()), reverse=True):
+            if not any(folder.iterdir()):
+                folder.rmdir()
+    for label, names in (("added", added), ("updated", updated), ("removed", removed)):
+        for name in names:
+            print(f"  {label}: {name}")
+    return len(added) + len(updated) + len(removed)
 
 
 def main() -> int:
@@ -63,47 +117,30 @@ def main() -> int:
         return 1
 
     files = wanted_files(shared)
-    added, updated, removed = [], [], []
-    for rel, source in files.items():
-        if not source.is_file():
-            print(f"refresh-test-data: {source} is missing", file=sys.stderr)
-            return 1
-        data = source.read_bytes()
-        if rel.startswith("blobs/") and hashlib.sha256(data).hexdigest() != rel[6:]:
-            print(f"refresh-test-data: {source} does not match its sha256 name", file=sys.stderr)
-            return 1
-        target = TARGET / rel
-        if target.is_file() and target.read_bytes() == data:
-            continue
-        (updated if target.exists() else added).append(rel)
-        if not args.check:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-    existing = [p for p in TARGET.rglob("*") if p.is_file()] if TARGET.is_dir() else []
-    for path in sorted(existing):
-        rel = path.relative_to(TARGET).as_posix()
-        if rel not in files and rel not in KEEP:
-            removed.append(rel)
-            if not args.check:
-                path.unlink()
-    if not args.check:
-        for folder in sorted((p for p in TARGET.rglob("*") if p.is_dir()), reverse=True):
-            if not any(folder.iterdir()):
-                folder.rmdir()
-
-    for label, names in (("added", added), ("updated", updated), ("removed", removed)):
-        for name in names:
-            print(f"  {label}: {name}")
+    changes = sync(TARGET, files, KEEP, args.check)
+    if changes is None:
+        return 1
     size = sum(source.stat().st_size for source in files.values())
     blobs = sum(rel.startswith("blobs/") for rel in files)
     corpus = sum(rel.startswith("corpus/") for rel in files)
-    changes = len(added) + len(updated) + len(removed)
     state = ("out of date" if changes else "up to date") if args.check else f"{changes} changed"
     print(
         f"refresh-test-data: {TARGET.relative_to(REPO)} from {shared}: cases.json, {blobs} blobs,"
         f" {corpus} corpus files ({size / 1e6:.1f} MB); {state}"
     )
-    return 1 if args.check and changes else 0
+    total = changes
+    if (shared / "golden-esp32" / "cases.json").is_file():
+        files = wanted_files_esp32(shared)
+        changes = sync(TARGET_ESP32, files, set(), args.check)
+        if changes is None:
+            return 1
+        total += changes
+        state = ("out of date" if changes else "up to date") if args.check else f"{changes} changed"
+        print(
+            f"refresh-test-data: {TARGET_ESP32.relative_to(REPO)} from {shared}: "
+            f"{len(files)} files; {state}"
+        )
+    return 1 if args.check and total else 0
 
 
 if __name__ == "__main__":

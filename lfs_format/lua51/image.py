@@ -30,17 +30,17 @@ from .image_structs import (
 from .proto import LUA_TBOOLEAN, LUA_TNIL, LUA_TNUMBER, LUA_TSTRING, Constant, Proto
 from .strtable import collect_strings, proto_strings, rostrt_size
 
-# valid `-a` addresses: the ESP8266 irom0 segment (luac.c IROM0_SEG, IROM0_SEGMAX)
-IROM0_SEG = 0x40210000
-IROM0_SEGMAX = 0x00100000
-
 # the source of every stripped proto: what lundump gives a stripped chunk's main
 STRIPPED_SOURCE = b"=?"
 
 
-def is_flash_address(addr: int) -> bool:
-    """Whether luac.cross accepts `addr` for `-a` (arithmetic on 32 bits)."""
-    return (addr - IROM0_SEG) & 0xFFFFFFFF <= IROM0_SEGMAX
+def is_flash_address(addr: int, target: Target) -> bool:
+    """Whether the target's luac.cross accepts `addr` for `-a` (arithmetic on
+    32 bits): the ESP8266 tool only its irom0 segment, the ESP32 tool any."""
+    if target.address_window is None:
+        return True
+    start, span = target.address_window
+    return (addr - start) & 0xFFFFFFFF <= span
 
 
 def _words(nbytes: int) -> int:
@@ -87,7 +87,7 @@ class FlashImage:
         """The `-a` image for `addr` (default: the build's): addresses mapped, sig ABSOLUTE."""
         if addr is None:
             addr = self.absolute_addr
-        if addr is None or not is_flash_address(addr):
+        if addr is None or not is_flash_address(addr, self.target):
             raise ImageError("'-e' absolute address must be valid flash address")
         words = array("I", self.words)
         for index in range(len(words)):
@@ -111,7 +111,7 @@ def build_image(main: Proto, target: Target, *, absolute_addr: int | None = None
     Raises ImageError("Out of Flash memory") past 65536 words, and for an
     `absolute_addr` outside the irom0 segment.
     """
-    if absolute_addr is not None and not is_flash_address(absolute_addr):
+    if absolute_addr is not None and not is_flash_address(absolute_addr, target):
         raise ImageError("'-e' absolute address must be valid flash address")
     return _ImageBuilder(target).build(main, absolute_addr)
 
@@ -188,7 +188,7 @@ class _ImageBuilder:
         """createROstrt: the bucket array, then each string pushed on its bucket's chain."""
         strings = collect_strings(main)
         nuse = len(strings)
-        nsize = rostrt_size(nuse)
+        nsize = rostrt_size(nuse, margin=self.target.rostrt_margin)
         buckets = self.alloc(nsize * WORD)
         heads = [0] * nsize  # the bucket array: newest FlashTS of each chain
         buf, hashes, string_addr = self.buf, strings.hashes, self.string_addr
@@ -299,6 +299,19 @@ def strip_protos(main: Proto) -> Proto:
         locvars=[],
         upvalues=[],
         protos=[strip_protos(child) for child in main.protos],
+    )
+
+
+def strip_debug(main: Proto) -> Proto:
+    """A copy of the tree as the ESP32 build's `-s` copies it into an image
+    (lflashimg.c `stripdebug`): no line info, local or upvalue names; the
+    source stays."""
+    return main.replace(
+        packedlineinfo=None,
+        lineinfo=[],
+        locvars=[],
+        upvalues=[],
+        protos=[strip_debug(child) for child in main.protos],
     )
 
 

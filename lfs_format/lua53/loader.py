@@ -15,7 +15,10 @@ reading stray memory.
 Some bytes the loader writes are never initialised by it: the padding of an
 upvalue descriptor (stack memory), the padding after a Proto's maxstacksize
 (heap memory), the value of a nil constant and the upper half of a boolean's
-in the 64-bit build. luacross writes zeros there (nil and boolean: what the
+in the 64-bit build (and of a 32-bit integer or a single float in the ESP32's
+mixed int32/double and int64/float builds: there the first such constant of a
+function can keep stale host stack bytes, which luacross does not reproduce).
+luacross writes zeros there (nil, boolean and these narrow numbers: what the
 previous constant left, as luac.cross usually does); `LoadedImage.undefined`
 lists these byte ranges, which the firmware never reads.
 
@@ -236,7 +239,11 @@ class _Loader:
             f.constants.append(value)
             if value is None:
                 self.undefined.append((where - flash.base, 8 if self.wide else 4))
-            elif isinstance(value, bool) and self.wide:
+            elif self.wide and (
+                isinstance(value, bool)
+                or (isinstance(value, int) and self.target.int_size == 4)
+                or (isinstance(value, float) and self.target.float_size == 4)
+            ):  # a 4-byte value in an 8-byte slot (ESP32 int64/float, int32/double)
                 self.undefined.append((where - flash.base + 4, 4))
         # LoadUpvalues
         names = r.byte()
@@ -320,7 +327,8 @@ class _Loader:
         flash_size = len(flash.buf)
         header = struct.pack(
             "<12I",
-            fl.FLASH_SIG, flash_size, self.seed, out.timestamp & 0xFFFFFFFF,
+            fl.FLASH_SIG | self.target.flash_sig_bits, flash_size, self.seed,
+            out.timestamp & 0xFFFFFFFF,
             self.ro_use, len(self.list), ro_hash, flash.offset(rotable),
             self.proto_head, self.short_head, self.long_head, 0,
         )  # fmt: skip

@@ -23,25 +23,34 @@ VERSION_TEXT = "Lua 5.1.4  Copyright (C) 1994-2011 Lua.org, PUC-Rio"  # LUA_RELE
 DEFAULT_OUTPUT = "luac.out"
 LUAC_OPTIONS: frozenset[str] = frozenset()  # luac.c options beyond those both cores share
 DASH_OUTPUT_NAMES = True  # `-o -x` writes a file named "-x"
-PRINTS_IMAGE_SIZE = True  # -f prints "Image size: N"
-IROM0_SEG = 0x40210000  # `-a ADDR` needs ADDR - IROM0_SEG in [0, IROM0_SEGMAX]
-IROM0_SEGMAX = 0x00100000
 ADDRESS_ERROR = "'-e' absolute address must be valid flash address"
 
 
-def address_ok(address: int) -> bool:
-    """Whether `-a ADDR` names a flash address the 5.1 luac.c accepts."""
-    return (address - IROM0_SEG) & 0xFFFFFFFF <= IROM0_SEGMAX
+def address_ok(address: int, target: Target) -> bool:
+    """Whether `-a ADDR` names a flash address the target's luac.c accepts:
+    ADDR - start in [0, span] of its `address_window` (ESP8266: the irom0
+    segment); any address when it has none (ESP32)."""
+    if target.address_window is None:
+        return True
+    start, span = target.address_window
+    return (address - start) & 0xFFFFFFFF <= span
+
+
+def image_size_line(flash_size: int, max_size: int, target: Target) -> bytes | None:
+    """What lflashimg.c prints once the image is laid out: `Image size: N`, or
+    with the ESP32 build's report the size in kiB and as a share of `max_size`."""
+    if not target.image_size_report:
+        return f"Image size: {flash_size}\n".encode()
+    return (
+        f"Flash image size: {flash_size} bytes ({flash_size / 1024.0:.2f}kiB, "
+        f"{flash_size / max_size * 100.0:.1f}% of available size of {max_size >> 10}kiB)\n"
+    ).encode()
 
 
 def default_max_size(*, absolute: bool) -> int | None:
     """The size gate without `-m`: luac.c's default LFS size."""
     return 0x40000
 
-
-def too_large_message(flash_size: int, max_size: int) -> str:
-    """luac.c's size gate error (the size itself is printed as "Image size: N")."""
-    return "The image is too large for specified LFS size"
 
 
 def check_options(
@@ -129,8 +138,8 @@ def build_image(
     strip: bool = False,
 ) -> "ImageResult":
     """Lay out `main` (a lookup main) as an LFS image; compress it unless absolute.
-    (`seed` and `strip` are Lua 5.3 image options: 5.1 images have no seed, and
-    luac.cross 5.1 ignores `-s` for `-f`.)"""
+    5.1 images have no `seed`; `strip` (`-s`) strips the image's functions
+    where the target's luac.cross does (ESP32), else it is ignored."""
     from lfs_format import compress
     from lfs_format.lua51 import image
     from luacross.api import ImageResult
@@ -139,6 +148,8 @@ def build_image(
     if strip_image:
         strip_saved = image.strip_savings(main)
         main = image.strip_protos(main)
+    elif strip and target.image_strip:
+        main = image.strip_debug(main)
     flash = image.build_image(main, target, absolute_addr=address)
     result = ImageResult(b"", flash.flash_size, len(main.protos))
     result.strip_saved = strip_saved

@@ -837,8 +837,22 @@ def _tointeger(v: int | float, bits: int) -> int | None:
 
 def _tonumber(v: int | float, single: bool) -> float:
     if isinstance(v, int):
-        return _to_f32(float(v)) if single else float(v)
+        return _int_to_f32(v) if single else float(v)
     return v
+
+
+def _int_to_f32(v: int) -> float:
+    """`(float)i`: one rounding to single precision, also for the 64-bit
+    integers of the ESP32 int64/float build (via a double it could round twice)."""
+    n = abs(v)
+    if n <= 1 << 53:
+        return _to_f32(float(v))
+    shift = n.bit_length() - 24
+    q, r = divmod(n, 1 << shift)
+    half = 1 << (shift - 1)
+    if r > half or (r == half and q & 1):
+        q += 1
+    return math.copysign(float(q << shift), v)
 
 
 def arith(target: Lua53Target, op: int, v1: int | float, v2: int | float) -> int | float | None:

@@ -29,16 +29,23 @@ class NotSupportedError(LuacrossError):
     """A luac.cross feature luacross does not offer for this core."""
 
 
-IROM0_SEG = 0x40200000  # host/luac.c: `-a ADDR` needs ADDR - IROM0_SEG in (0, IROM0_SEGMAX]
-IROM0_SEGMAX = 0x00100000
 ADDRESS_ERROR = '"-a" absolute address must be valid flash address'
-PRINTS_IMAGE_SIZE = False  # luac.c prints nothing for -f (5.1's prints "Image size: N")
 
 
-def address_ok(address: int) -> bool:
-    """Whether `-a ADDR` names a flash address the 5.3 luac.c accepts."""
-    offset = (address - IROM0_SEG) & 0xFFFFFFFF
-    return 0 < offset <= IROM0_SEGMAX
+def address_ok(address: int, target: Lua53Target) -> bool:
+    """Whether `-a ADDR` names a flash address the target's luac.c accepts:
+    ADDR - start in (0, span] of its `address_window`; any address when it
+    has none (the ESP32 build, whose check is compiled out)."""
+    if target.address_window is None:
+        return True
+    start, span = target.address_window
+    offset = (address - start) & 0xFFFFFFFF
+    return 0 < offset <= span
+
+
+def image_size_line(flash_size: int, max_size: int, target: Lua53Target) -> None:
+    """luac.c prints nothing for -f (5.1's prints "Image size: N")."""
+    return None
 
 
 def default_max_size(*, absolute: bool) -> int | None:
@@ -49,13 +56,6 @@ def default_max_size(*, absolute: bool) -> int | None:
 
     return LFS_SIZE if absolute else None
 
-
-def too_large_message(flash_size: int, max_size: int) -> str:
-    """The size gate's error (`-m`; the C 5.3 tool never checks the size)."""
-    return (
-        f"The image is too large for specified LFS size "
-        f"({flash_size} bytes of flash, {max_size} available)"
-    )
 
 
 def check_options(
@@ -213,7 +213,8 @@ def absolute_image(path: str, address: int, target: Lua53Target) -> "ImageResult
             data = source.read()
     except OSError:
         raise LuacrossError(f"cannot open {path}") from None
-    write_stdout(erase_text(address))
+    if target.erase_report:
+        write_stdout(erase_text(address))
     try:
         loaded = load_image(data, target, address=address)
     except ImageLoadError as exc:
