@@ -31,6 +31,7 @@ import lupa.lua53 as lua53
 
 from lfs_format.errors import LoaderError, LuacrossError
 from lfs_format.lua53.loader import LoadedImage, load_image
+from lfs_format.lua53.region import Region, is_region, read_region
 from lfs_format.lua53.stock import dump_stock
 from lfs_format.target import Lua53Target
 from luacross import runtime as rt
@@ -49,11 +50,17 @@ def build_label(target: Lua53Target) -> str:
     return "Lua 5.3, default build (32-bit integers, 32-bit floats)"
 
 
-def _load(data: bytes, build: Build, base: int, lfs_size: int | None) -> LoadedImage:
-    """The firmware's loader, then the partition: the region must fit (the
-    firmware writes on past the partition's end: `luaN_flushFlash` only
-    asserts, and asserts are compiled out)."""
-    loaded = load_image(data, build.target, address=base)
+def _load(data: bytes, build: Build, base: int, lfs_size: int | None) -> LoadedImage | Region:
+    """The firmware's loader (or, for a region from -F/-a, its boot check),
+    then the partition: the region must fit (the firmware writes on past the
+    partition's end: `luaN_flushFlash` only asserts, and asserts are
+    compiled out)."""
+    if is_region(data):
+        loaded = read_region(data)
+        if loaded.wide != (build.target.int_size == 8):
+            raise LoaderError("an LFS region of another build: this firmware would misread it")
+    else:
+        loaded = load_image(data, build.target, address=base)
     if lfs_size is not None and len(loaded.flash) > lfs_size:
         raise LoaderError(
             f"the image needs {len(loaded.flash)} bytes of flash, more than the "
@@ -66,18 +73,21 @@ def _load(data: bytes, build: Build, base: int, lfs_size: int | None) -> LoadedI
 class Summary53:
     """What `luacross check` reports about a 5.3 image that loads."""
 
-    def __init__(self, data: bytes, loaded: LoadedImage, build: Build, lfs_size: int | None):
+    def __init__(
+        self, data: bytes, loaded: LoadedImage | Region, build: Build, lfs_size: int | None
+    ):
         self.data, self.loaded, self.build, self.lfs_size = data, loaded, build, lfs_size
 
     def lines(self) -> list[str]:
         loaded = self.loaded
         names = [rt._text(n) for n in loaded.names]
-        lines = [
-            "LFS image OK (Lua 5.3)",
-            f"build: {build_label(self.build.target)}",
-            f"image size: {len(self.data)} bytes",
-            f"flash size: {len(loaded.flash)} bytes",
-        ]
+        lines = ["LFS image OK (Lua 5.3)", f"build: {build_label(self.build.target)}"]
+        if isinstance(loaded, Region):  # what the device boots as it is
+            lines[0] = "LFS region OK (Lua 5.3, absolute: flash it as it is)"
+            lines.append(f"address: 0x{loaded.base:08x}")
+        else:
+            lines.append(f"image size: {len(self.data)} bytes")
+        lines.append(f"flash size: {len(loaded.flash)} bytes")
         if self.lfs_size is not None:
             free = self.lfs_size - len(loaded.flash)
             lines.append(f"partition: {self.lfs_size} bytes, {free} free")
@@ -396,7 +406,7 @@ class Lua53Device:
         self.memory_limit, self.timeout = memory_limit, timeout
         self.output = [] if output is None else output
         self.files = {} if files is None else files
-        self.image: LoadedImage | None = None
+        self.image: LoadedImage | Region | None = None
         self.lua = None
         self._restart = False
         self._deadline: float | None = None
@@ -410,6 +420,8 @@ class Lua53Device:
         """Erase the partition, load `data` into it and boot."""
         self.image = None  # the 5.3 firmware erases LFS before it reads the image
         self.image = _load(data, self.build, self.lfs_base, self.lfs_size)
+        if isinstance(self.image, Region):  # flashed at the address it was built for
+            self.lfs_base = self.image.base
         self.boot()
 
     def boot(self) -> None:

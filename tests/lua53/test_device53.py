@@ -19,6 +19,8 @@ import pytest
 import golden
 from golden import run_cli
 from lfs_format.errors import LoaderError
+from lfs_format.lua53.loader import load_image
+from lfs_format.lua53.region import read_region
 from luacross import device
 from luacross.device import lua53 as device53
 
@@ -470,3 +472,67 @@ def test_run_damaged_images_end_in_one_line(tmp_path, monkeypatch):
         if run.status:  # one line, or a Lua error's message and its traceback
             assert text.startswith("luacross: "), text
             assert text.count("\n") == 1 or "\nstack traceback:\n" in text, text
+
+
+# ---------------------------------------------------------------------------
+# LFS regions (-F IMAGE -a ADDR, -a ADDR): flashed as they are
+
+
+def test_check_accepts_every_recorded_region_and_reads_back_the_images_functions(tmp_path):
+    """The regions luac.cross -F wrote: check names their build and address, and
+    reads back exactly the functions the loader read from the image."""
+    found = absimage_cases(True)
+    for case, source in found:
+        args = case["args"]
+        address = int(args[args.index("-a") + 1], 16)
+        (meta,) = case["expect"]["files"].values()
+        region = blob(meta["sha256"])
+        run = check(tmp_path, region)
+        assert run.status == 0, (case["id"], run.stderr)
+        assert run.stdout.startswith(
+            b"LFS region OK (Lua 5.3, absolute: flash it as it is)\n" + BUILD_LINE[case["variant"]]
+        )
+        assert f"address: 0x{address:08x}\n".encode() in run.stdout
+        build = device.detect(region)
+        read_back = read_region(region)
+        loaded = load_image(source.read_bytes(), build.target, address=address)
+        assert read_back.names == loaded.names and read_back.protos == loaded.protos
+
+
+def test_check_refuses_damaged_regions_in_one_line(tmp_path):
+    (case, _), *_ = absimage_cases(True)
+    (meta,) = case["expect"]["files"].values()
+    region = blob(meta["sha256"])
+    corrupted = bytearray(region)
+    corrupted[1] ^= 0x01
+    assert one_line_error(check(tmp_path, bytes(corrupted), "--lua", "5.3")) == (
+        "LFS image corrupted."
+    )
+    short = one_line_error(check(tmp_path, region[:4000]))
+    assert short.startswith("damaged LFS region: its header says")
+    rng = random.Random(11)
+    for _ in range(40):
+        damaged = bytearray(region)
+        damaged[rng.randrange(48, len(damaged))] ^= 1 << rng.randrange(8)
+        run = check(tmp_path, bytes(damaged))
+        if run.status:
+            assert one_line_error(run)
+
+
+def test_check_region_of_another_build(tmp_path):
+    (case, _), *_ = [c for c in absimage_cases(True) if c[0]["variant"] == "lua53-64"]
+    (meta,) = case["expect"]["files"].values()
+    message = one_line_error(check(tmp_path, blob(meta["sha256"]), "--lua", "5.3"))
+    assert message.startswith("an LFS region of another build: this firmware would misread it")
+
+
+def test_run_a_region_prints_what_stock_lua_prints(tmp_path, monkeypatch):
+    build_image(tmp_path, monkeypatch, *FLAGS["lua53-64"])
+    sources = ["_init.lua", "prog53.lua", "util53.lua"]
+    run = run_cli([*FLAGS["lua53-64"], "-a", "0x40230000", "-o", "abs.img", *sources])
+    assert run.status == 0, run.stderr
+    run = run_cli(["run", "abs.img", "prog53"])
+    assert run.status == 0, run.stderr
+    assert run.stdout.decode().splitlines() == stock_output()
+    run = run_cli(["run", "abs.img", "-e", "print(node.LFS.config.lfs_mapped == 0x40230000)"])
+    assert run.stdout == b"true\n"
