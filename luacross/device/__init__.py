@@ -12,9 +12,10 @@ the module that models that firmware: `luacross.device.lua51` (app/lua) or
   a device with `load(data)`, `notes`, `modules`, `run_module(name)` and
   `execute(code)`.
 
-What is shared by both cores (the child process, the seccomp confinement,
-the time and memory limits, signals) lives in `luacross.device_cli` and
-`luacross.confine`; the build is chosen once, here.
+What is shared by both cores is written once: the child process, the
+seccomp confinement, the time and memory limits and signals in
+`luacross.device_cli` and `luacross.confine`; calls into the sandboxed VM
+and their errors in `luacross.device.vm`. The build is chosen once, here.
 """
 
 import importlib
