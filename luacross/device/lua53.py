@@ -38,7 +38,8 @@ from luacross.device.vm import HOOK_COUNT, LuaRuntimeError, SandboxCalls, text
 
 NARROW_BUILD_NOTE = (
     "luacross run executes 32-bit-build images on a 64-bit Lua 5.3: integers are "
-    "64-bit (they wrap at 2^63, not 2^31) and floats are doubles, not C floats"
+    "64-bit (they wrap at 2^63, not 2^31) and floats are doubles, not C floats "
+    "(a float constant is the double of its shortest decimal: 0.1 stays 0.1)"
 )
 NO_FILE = "No LFS partition allocated"  # luaL_lfsreload: no partition, or no such file
 
@@ -103,7 +104,7 @@ def check_image(data: bytes, build: Build, *, lfs_size: int | None = None) -> Su
     convert every module for the VM (no Lua runs)."""
     loaded = _load(data, build, rt.DEFAULT_LFS_BASE, lfs_size)
     for proto in loaded.protos:
-        dump_stock(proto)
+        dump_stock(proto, float32=build.target.float_size == 4)
     return Summary53(data, loaded, build, lfs_size)
 
 
@@ -448,7 +449,7 @@ class Lua53Device(SandboxCalls):
         strings: set[bytes] = set()
         if image is not None:
             for i, (name, proto) in enumerate(zip(image.names, image.protos, strict=True)):
-                index[name] = dump_stock(proto)
+                index[name] = dump_stock(proto, float32=self.build.target.float_size == 4)
                 names[i + 1] = name
             strings.update(image.strings)
         used = len(image.flash) if image is not None else 0

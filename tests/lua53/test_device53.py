@@ -536,3 +536,14 @@ def test_run_a_region_prints_what_stock_lua_prints(tmp_path, monkeypatch):
     assert run.stdout.decode().splitlines() == stock_output()
     run = run_cli(["run", "abs.img", "-e", "print(node.LFS.config.lfs_mapped == 0x40230000)"])
     assert run.stdout == b"true\n"
+
+
+def test_run_narrow_build_float_constants_keep_their_decimals(tmp_path, monkeypatch):
+    """The default build stores C floats (0.1 is 0.100000001490116...); the
+    64-bit VM gets the double of the shortest decimal, so it prints 0.1."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(epoch()))
+    (tmp_path / "floats.lua").write_text("print(0.1, 3.14159, 1e-3, -2.5e10, 1/0 > 0)\n")
+    assert run_cli([*FLAGS["lua53"], "-f", "-o", "f.img", "floats.lua"]).status == 0
+    run = run_cli(["run", "f.img", "floats"])
+    assert run.stdout == b"0.1\t3.14159\t0.001\t-25000000000.0\ttrue\n"
