@@ -547,3 +547,18 @@ def test_run_narrow_build_float_constants_keep_their_decimals(tmp_path, monkeypa
     assert run_cli([*FLAGS["lua53"], "-f", "-o", "f.img", "floats.lua"]).status == 0
     run = run_cli(["run", "f.img", "floats"])
     assert run.stdout == b"0.1\t3.14159\t0.001\t-25000000000.0\ttrue\n"
+
+
+def test_widen_float32_round_trips_every_kind_of_float():
+    import struct
+
+    from lfs_format.lua53.stock import widen_float32
+
+    flt_max = struct.unpack("<f", b"\xff\xff\x7f\x7f")[0]
+    tiny = struct.unpack("<f", b"\x01\x00\x00\x00")[0]  # the smallest subnormal
+    for number in (0.0, -0.0, 1.0, 0.1, -3.3, 1e30, flt_max, -flt_max, tiny):
+        value = struct.unpack("<f", struct.pack("<f", number))[0]  # a C float
+        wide = widen_float32(value)
+        assert struct.unpack("<f", struct.pack("<f", wide))[0] == value
+    assert widen_float32(0.10000000149011612) == 0.1
+    assert widen_float32(float("inf")) == float("inf")
