@@ -562,3 +562,14 @@ def test_widen_float32_round_trips_every_kind_of_float():
         assert struct.unpack("<f", struct.pack("<f", wide))[0] == value
     assert widen_float32(0.10000000149011612) == 0.1
     assert widen_float32(float("inf")) == float("inf")
+
+
+def test_stock_chunk_header_is_lupas_own():
+    """dump_stock writes the header lupa.lua53's string.dump writes (format 0,
+    size_t 8, 64-bit lua_Integer and double, LUAC_INT and LUAC_NUM)."""
+    from lfs_format.lua53.stock import HEADER
+
+    lua = lua53.LuaRuntime(encoding=None)
+    assert lua.lua_version == (5, 3)
+    dumped = lua.eval("string.dump(function() end)")
+    assert dumped[: len(HEADER)] == HEADER
