@@ -114,14 +114,23 @@ def compile_files(paths: Sequence[str | None], target: "Target | Lua53Target") -
     return core_of(target).load_inputs(paths, target)  # type: ignore[no-any-return]
 
 
+MAX_TIMESTAMP = 0x7FFFFFFF  # a 32-bit time_t (the integer build and Lua 5.3 keep 32 bits)
+
+
 def image_timestamp() -> int:
     """The lookup main's timestamp: SOURCE_DATE_EPOCH when set (reproducible builds)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch is not None:
         try:
-            return int(epoch)
+            value = int(epoch)
         except ValueError:
             raise LuacrossError(f"SOURCE_DATE_EPOCH is not an integer: {epoch!r}") from None
+        if not 0 <= value <= MAX_TIMESTAMP:
+            raise LuacrossError(
+                f"SOURCE_DATE_EPOCH {value} is outside the 32-bit range of an image's "
+                f"timestamp (0 to {MAX_TIMESTAMP})"
+            )
+        return value
     return int(time.time())
 
 

@@ -21,15 +21,19 @@ from luacross import signals
 PROGNAME = "luacross"
 DEFAULT_OUTPUT = "luac.out"
 DEVICE_COMMANDS = ("check", "run")
+COMMANDS = (*DEVICE_COMMANDS, "inspect")  # luacross's own commands: first argument
 EXTRA_OPERAND_FLAGS = {  # luacross's own flags with an operand -> Options attribute
     "--lua": "lua",
     "--numbers": "numbers",
     "--seed": "seed",
+    "--json": "json",
+    "--name": "names",
 }
 EXTRA_FLAGS = {  # luacross's own flags -> Options attribute
     "--int": "integral",
     "--best": "best",
     "--strip-image": "strip_image",
+    "--report": "report",
     "-h": "help",
     "--help": "help",
 }
@@ -58,15 +62,25 @@ luacross options:
   --seed N       Lua 5.3 images: the string hash seed (default: derived from the image)
   --best         smallest flash image the device can inflate (for OTA downloads)
   --strip-image  really strip debug information from flash image functions
+  --report       after -f/-a: each module's bytes in flash, the total against -m
+  --json FILE    after -f/-a: that report as JSON (docs/inspect-json.md)
+  --name FILE=NAME  the module name of input FILE (default: its base name)
   -h, --help     show this help
+  --version      luacross's version, the Lua versions it compiles for, and its
+                 build (compiled with mypyc, or pure Python)
 Device model (luacross COMMAND --help):
   check IMAGE    validate an LFS image as the firmware's loader does
   run IMAGE      load, boot and run an LFS image in a Lua 5.1 VM
+  inspect FILE   say what a file is; an image's modules and their sizes
 """
 
 
 class UsageError(LuacrossError):
     """A command-line error: luac.cross prints the message, then the usage text."""
+
+
+class CommandUsageError(LuacrossError):
+    """A command-line error of luacross's own commands: one line, exit status 2."""
 
 
 class Options:
@@ -75,7 +89,7 @@ class Options:
     __slots__ = (
         "listing", "dumping", "stripping", "flash", "address", "max_size", "lookup", "output",
         "execute", "version", "version_only", "integral", "best", "strip_image", "help", "files",
-        "lua", "numbers", "lfs_image", "output_given", "target", "seed",
+        "lua", "numbers", "lfs_image", "output_given", "target", "seed", "json", "names", "report",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -98,6 +112,9 @@ class Options:
         self.lua = "5.1"  # --lua
         self.numbers: str | None = None  # --numbers
         self.lfs_image: str | None = None  # -F (Lua 5.3's luac.c only)
+        self.json: str | None = None  # --json FILE: the build report as JSON
+        self.names: list[str] = []  # --name FILE=NAME, as given
+        self.report = False  # --report: the per-module table after an image build
         self.output_given = False  # -o was given (else the core's default output name)
         self.target: object = None  # the build, chosen once from --lua/--numbers/--int
         self.seed: str | None = None  # --seed (Lua 5.3 images: the string hash seed)
@@ -183,6 +200,9 @@ def parse_args(argv: list[str]) -> Options:
             opts.stripping = True
         elif arg == "-v":
             version_count += 1
+        elif arg == "--name":
+            extra_flags += 2
+            opts.names.append(operand(arg))
         elif arg in EXTRA_OPERAND_FLAGS:
             extra_flags += 2
             setattr(opts, EXTRA_OPERAND_FLAGS[arg], operand(arg))
@@ -218,11 +238,23 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `luacross` console script; returns the exit status."""
     args = sys.argv[1:] if argv is None else list(argv)
     try:
+        if args == ["--version"]:  # luacross's own; `-v` is luac.cross's version line
+            from luacross import version_text
+
+            print(version_text())
+            return 0
+        if args and args[0] == "inspect":
+            from luacross.inspect import command
+
+            return command(args[1:])
         if args and args[0] in DEVICE_COMMANDS:
             from luacross.device_cli import run_device_command
 
             return run_device_command(args)
         return compile_command(args)
+    except CommandUsageError as exc:
+        report(str(exc))
+        return 2
     except UsageError as exc:
         report(str(exc))
         sys.stderr.write(USAGE)
@@ -284,6 +316,7 @@ def compile_command(args: list[str]) -> int:
         to_stdout=opts.output is None,
     )
     seed = None if opts.seed is None else parse_number(opts.seed, "--seed") & 0xFFFFFFFF
+    note_unused_options(opts)
     if opts.lfs_image is not None and opts.address is not None:
         # -F IMAGE -a ADDR (Lua 5.3): the flash image the device holds after loading IMAGE
         write_image(opts, core, core.absolute_image(opts.lfs_image, opts.address, target))
@@ -309,6 +342,12 @@ def compile_command(args: list[str]) -> int:
             main_proto = api.combine(protos, lookup=opts.lookup, target=target)
         except TooManyModulesError as exc:
             raise UsageError(str(exc)) from None
+    if opts.lookup and len(protos) > 0:
+        from luacross.names import apply_names
+
+        apply_names(main_proto, opts.names, target)
+    elif opts.names:
+        notice("note: --name applies to -f, -a and -i builds only; ignored")
     if opts.listing:
         list_protos(main_proto, full=opts.listing > 1, target=target)
     if not opts.dumping:
@@ -336,13 +375,41 @@ def write_image(opts: Options, core, result) -> None:
     from luacross.api import write_output, write_stdout
 
     if core.PRINTS_IMAGE_SIZE:
-        write_stdout(f"Image size: {result.flash_size}\n".encode())
+        size_line = f"Image size: {result.flash_size}\n".encode()
+        if opts.output is None:  # -o -: stdout holds the image only
+            sys.stderr.flush()
+            sys.stderr.buffer.write(size_line)
+            sys.stderr.buffer.flush()
+        else:
+            write_stdout(size_line)
     absolute = opts.address is not None
     limit = core.default_max_size(absolute=absolute) if opts.max_size is None else opts.max_size
     if limit is not None and result.flash_size > limit:
-        raise LuacrossError(core.too_large_message(result.flash_size, limit))
+        # luac.cross: "The image is too large for specfied LFS size" (README: differs on purpose)
+        from luacross.reports import too_large
+
+        raise LuacrossError(too_large(opts, result, limit))
     write_output(opts.output, result.data)
     summarize_image(opts, result)
+    if opts.report or opts.json is not None:
+        from luacross.reports import build_report
+
+        build_report(opts, result, limit)
+
+
+def note_unused_options(opts: Options) -> None:
+    """One line on stderr for each of luacross's options that this command line ignores."""
+    image = opts.flash and opts.dumping
+    if opts.best and not image:
+        notice("note: --best applies to -f images only; ignored")
+    elif opts.best and opts.address is not None:
+        notice("note: --best: absolute images (-a) are not compressed; ignored")
+    if opts.strip_image and not image:
+        notice("note: --strip-image applies to -f/-a images only; ignored")
+    elif opts.strip_image and opts.lfs_image is not None:
+        notice("note: --strip-image: -F loads an image as it is; ignored")
+    if (opts.report or opts.json is not None) and not image:
+        notice("note: --report and --json apply to -f/-a images only; ignored")
 
 
 def list_protos(main_proto, *, full: bool, target) -> None:

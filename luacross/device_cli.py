@@ -34,6 +34,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     no_args_is_help=True,
     help="Check and run NodeMCU LFS images on the PC.",
+    rich_markup_mode=None,  # plain help text, as the compiler's (no panels)
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 DEFAULT_TIMEOUT = 60.0  # seconds
@@ -44,6 +46,27 @@ STOPPING = {
     for name, word in (("SIGINT", "interrupted"), ("SIGTERM", "terminated"), ("SIGHUP", "hung up"))
     if hasattr(signal, name)
 }
+
+
+def _plain_help() -> None:
+    """Help as the compiler's reads: `IMAGE` rather than typer's `{IMAGE} <path>`
+    (typer 0.2x marks required arguments with braces and shows types)."""
+    try:
+        from typer.core import TyperArgument
+    except ImportError:
+        return
+
+    def usage_name(self) -> str:
+        name = self.metavar or self.name.upper()
+        return name if self.required else f"[{name}]"
+
+    if hasattr(TyperArgument, "_usage_display_name"):
+        TyperArgument._usage_display_name = usage_name
+    if hasattr(TyperArgument, "display_type_rich"):
+        TyperArgument.display_type_rich = lambda self, ctx: None
+
+
+_plain_help()
 
 
 def _write(stream, text: str) -> None:
@@ -96,11 +119,33 @@ SizeOption = Annotated[
 ]
 
 
-def read_image(path: Path) -> bytes:
+def read_image(path: Path, named_build: bool = False) -> bytes:
+    """The image file's bytes. A file of another kind (source, .lc) is refused by
+    name, unless the command line names the device's build (`named_build`): then
+    that firmware's loader refuses it in its own words."""
+    from lfs_format.sniff import refuse_non_image
+
     try:
-        return path.read_bytes()
+        data = path.read_bytes()
     except OSError as exc:
         raise LuacrossError(f"cannot open {path}: {exc.strerror}") from None
+    if not named_build:
+        refuse_non_image(str(path), data)
+    return data
+
+
+def refuse_other_base(path: Path, data: bytes, lfs_base: int | None) -> None:
+    """An absolute (-a) image runs only where it was built for: its addresses are fixed."""
+    from lfs_format.lua51.loader import absolute_base
+
+    if lfs_base is None or data[:2] == b"\x1f\x8b":
+        return
+    base = absolute_base(data)
+    if base is not None and base != lfs_base:
+        raise LuacrossError(
+            f"{path} is an absolute image for 0x{base:08x}; it cannot run at "
+            f"--lfs-base 0x{lfs_base:08x}"
+        )
 
 
 def fail(message: str) -> typer.Exit:
@@ -162,7 +207,10 @@ def validate(data: bytes, build, found, lfs_size: int | None):
 @app.command()
 def check(
     image: Annotated[
-        Path, typer.Argument(help="LFS image: from -f, or the raw region from -a (5.1 and 5.3)")
+        Path,
+        typer.Argument(
+            metavar="IMAGE", help="LFS image: from -f, or the raw region from -a (5.1 and 5.3)"
+        ),
     ],
     lua: LuaOption = None,
     numbers: NumbersOption = None,
@@ -176,7 +224,7 @@ def check(
 
     try:
         check_partition(0, lfs_size)
-        data = read_image(image)
+        data = read_image(image, named_build=bool(lua or numbers or integral))
         build, found = choose_build(data, lua, numbers, integral)
         summary = validate(data, build, found, lfs_size)
     except LuacrossError as exc:
@@ -187,13 +235,15 @@ def check(
 
 @app.command()
 def run(
-    image: Annotated[Path, typer.Argument(help="LFS image to load, boot and run")],
+    image: Annotated[Path, typer.Argument(metavar="IMAGE", help="LFS image to load, boot and run")],
     module: Annotated[
-        str | None, typer.Argument(help="module to run (default: _init if present)")
+        str | None,
+        typer.Argument(metavar="MODULE", help="module to run (default: _init if present)"),
     ] = None,
     code: Annotated[
-        str | None, typer.Option("-e", metavar="CODE", help="Lua code to run after boot")
+        str | None, typer.Option("--code", metavar="CODE", help="Lua code to run after boot")
     ] = None,
+    code_alias: Annotated[str | None, typer.Option("-e", hidden=True)] = None,  # the old name
     lfs_base: Annotated[
         int | None,
         typer.Option(
@@ -233,12 +283,14 @@ def run(
     """
     from luacross.runtime import DEFAULT_LFS_BASE, MIN_MEMORY, check_partition
 
+    code = code if code is not None else code_alias
     try:
         base = DEFAULT_LFS_BASE if lfs_base is None else lfs_base
         check_partition(base, lfs_size)
         if memory < MIN_MEMORY:
             raise LuacrossError(f"--memory {memory}: at least {MIN_MEMORY} (1M) is needed")
-        data = read_image(image)
+        data = read_image(image, named_build=bool(lua or numbers or integral))
+        refuse_other_base(image, data, lfs_base)
         build, found = choose_build(data, lua, numbers, integral)
     except LuacrossError as exc:
         raise fail(str(exc)) from None
@@ -284,9 +336,7 @@ class _DeviceJob:
         if self.code is not None:
             device.execute(self.code)
         if self.module is None and self.code is None and "_init" not in device.modules:
-            raise LuacrossError(
-                f"no _init module; name one of: {' '.join(sorted(device.modules))}"
-            )
+            raise LuacrossError(f"no _init module; name one of: {' '.join(sorted(device.modules))}")
 
 
 class _Emitted(list):
@@ -526,7 +576,10 @@ def run_device_command(args: list[str]) -> int:
         return 130
     except typer.Exit as exc:
         return exc.exit_code
-    except typer.TyperException as exc:  # usage errors: the parser's message, status 1
-        exc.show()
-        return 1
+    except typer.TyperException as exc:  # usage errors: one line, status 2
+        format_message = getattr(exc, "format_message", None)
+        message = format_message() if format_message is not None else str(exc)
+        command = args[0] if args else "luacross"
+        _write(sys.stderr, f"luacross: {command}: {message} (see luacross {command} --help)")
+        return 2
     return status if isinstance(status, int) else 0

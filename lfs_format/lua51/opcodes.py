@@ -7,6 +7,7 @@ helpers here. Field layout: op bits 0-5, A 6-13, C 14-22, B 23-31; Bx = bits
 """
 
 from enum import IntEnum
+from typing import Final
 
 
 class OpCode(IntEnum):
@@ -50,14 +51,46 @@ class OpCode(IntEnum):
     VARARG = 37  # A B     R(A), R(A+1), ..., R(A+B-1) = vararg
 
 # lopcodes.h's OP_* names as plain ints for the compiler's hot paths: an IntEnum
-# member lookup (`OpCode.MOVE`) costs ~60 ns in Python 3.11, a module global ~5 ns
-(
-    OP_MOVE, OP_LOADK, OP_LOADBOOL, OP_LOADNIL, OP_GETUPVAL, OP_GETGLOBAL, OP_GETTABLE,
-    OP_SETGLOBAL, OP_SETUPVAL, OP_SETTABLE, OP_NEWTABLE, OP_SELF, OP_ADD, OP_SUB, OP_MUL,
-    OP_DIV, OP_MOD, OP_POW, OP_UNM, OP_NOT, OP_LEN, OP_CONCAT, OP_JMP, OP_EQ, OP_LT, OP_LE,
-    OP_TEST, OP_TESTSET, OP_CALL, OP_TAILCALL, OP_RETURN, OP_FORLOOP, OP_FORPREP, OP_TFORLOOP,
-    OP_SETLIST, OP_CLOSE, OP_CLOSURE, OP_VARARG,
-) = map(int, OpCode)  # fmt: skip
+# member lookup (`OpCode.MOVE`) costs ~60 ns in Python 3.11, a module global ~5 ns.
+# Final literals, which mypyc compiles to constants (tests/test_types.py checks them)
+OP_MOVE: Final = 0
+OP_LOADK: Final = 1
+OP_LOADBOOL: Final = 2
+OP_LOADNIL: Final = 3
+OP_GETUPVAL: Final = 4
+OP_GETGLOBAL: Final = 5
+OP_GETTABLE: Final = 6
+OP_SETGLOBAL: Final = 7
+OP_SETUPVAL: Final = 8
+OP_SETTABLE: Final = 9
+OP_NEWTABLE: Final = 10
+OP_SELF: Final = 11
+OP_ADD: Final = 12
+OP_SUB: Final = 13
+OP_MUL: Final = 14
+OP_DIV: Final = 15
+OP_MOD: Final = 16
+OP_POW: Final = 17
+OP_UNM: Final = 18
+OP_NOT: Final = 19
+OP_LEN: Final = 20
+OP_CONCAT: Final = 21
+OP_JMP: Final = 22
+OP_EQ: Final = 23
+OP_LT: Final = 24
+OP_LE: Final = 25
+OP_TEST: Final = 26
+OP_TESTSET: Final = 27
+OP_CALL: Final = 28
+OP_TAILCALL: Final = 29
+OP_RETURN: Final = 30
+OP_FORLOOP: Final = 31
+OP_FORPREP: Final = 32
+OP_TFORLOOP: Final = 33
+OP_SETLIST: Final = 34
+OP_CLOSE: Final = 35
+OP_CLOSURE: Final = 36
+OP_VARARG: Final = 37
 
 
 class OpMode(IntEnum):
@@ -118,26 +151,32 @@ OPMODES: dict[OpCode, tuple[bool, bool, OpArgMask, OpArgMask, OpMode]] = {
 }
 
 # instruction fields (lopcodes.h)
-SIZE_OP, SIZE_A, SIZE_B, SIZE_C = 6, 8, 9, 9
-SIZE_BX = SIZE_B + SIZE_C
-POS_OP, POS_A, POS_C, POS_B = 0, 6, 14, 23
-POS_BX = POS_C
-MAXARG_A = (1 << SIZE_A) - 1
-MAXARG_B = (1 << SIZE_B) - 1
-MAXARG_C = (1 << SIZE_C) - 1
-MAXARG_BX = (1 << SIZE_BX) - 1
-MAXARG_SBX = MAXARG_BX >> 1
-NO_REG = MAXARG_A
-BITRK = 1 << (SIZE_B - 1)  # an RK operand >= BITRK names constant (x - BITRK)
-MAXINDEXRK = BITRK - 1
+SIZE_OP: Final = 6
+SIZE_A: Final = 8
+SIZE_B: Final = 9
+SIZE_C: Final = 9
+SIZE_BX: Final = SIZE_B + SIZE_C
+POS_OP: Final = 0
+POS_A: Final = 6
+POS_C: Final = 14
+POS_B: Final = 23
+POS_BX: Final = POS_C
+MAXARG_A: Final = (1 << SIZE_A) - 1
+MAXARG_B: Final = (1 << SIZE_B) - 1
+MAXARG_C: Final = (1 << SIZE_C) - 1
+MAXARG_BX: Final = (1 << SIZE_BX) - 1
+MAXARG_SBX: Final = MAXARG_BX >> 1
+NO_REG: Final = MAXARG_A
+BITRK: Final = 1 << (SIZE_B - 1)  # an RK operand >= BITRK names constant (x - BITRK)
+MAXINDEXRK: Final = BITRK - 1
 
 # limits (NodeMCU's luaconf.h / llimits.h where they differ from stock 5.1)
-LUAI_MAXVARS = 50  # stock: 200
-LUAI_MAXUPVALUES = 60
-LUAI_MAXCCALLS = 200
-MAXSTACK = 250
-LFIELDS_PER_FLUSH = 50
-MAX_INT = 2**31 - 3  # INT_MAX - 2 (llimits.h MAX_INT)
+LUAI_MAXVARS: Final = 50  # stock: 200
+LUAI_MAXUPVALUES: Final = 60
+LUAI_MAXCCALLS: Final = 200
+MAXSTACK: Final = 250
+LFIELDS_PER_FLUSH: Final = 50
+MAX_INT: Final = 2**31 - 3  # INT_MAX - 2 (llimits.h MAX_INT)
 
 
 def create_abc(op: int, a: int, b: int, c: int) -> int:

@@ -14,6 +14,8 @@ consumers only `.lc` dumping accepts them.
 """
 
 from collections import namedtuple
+from collections.abc import Iterator
+from typing import Any
 
 Constant = None | bool | float | int | bytes
 
@@ -29,7 +31,7 @@ VARARG_ISVARARG = 2
 VARARG_NEEDSARG = 4
 
 
-def constant_key(value: Constant) -> tuple:
+def constant_key(value: Constant) -> tuple[object, object]:
     """A key that tells apart constants Python's `==` conflates (1, 1.0, True; 0.0, -0.0)."""
     if isinstance(value, float):
         return (float, value.hex())
@@ -104,7 +106,7 @@ class Proto:
         self.locvars = [] if locvars is None else locvars
         self.upvalues = [] if upvalues is None else upvalues
 
-    def replace(self, **changes) -> "Proto":
+    def replace(self, **changes: Any) -> "Proto":
         """A shallow copy with some fields changed (as `dataclasses.replace`)."""
         fields = {name: getattr(self, name) for name in self.FIELDS}
         fields.update(changes)
@@ -132,7 +134,7 @@ class Proto:
             and self.protos == other.protos
         )
 
-    def header(self) -> tuple:
+    def header(self) -> tuple[object, ...]:
         """The scalar fields, in dump order (for comparisons and messages)."""
         return (
             self.source,
@@ -144,7 +146,7 @@ class Proto:
             self.maxstacksize,
         )
 
-    def walk(self):
+    def walk(self) -> Iterator["Proto"]:
         """Yield this proto and all nested ones, in pre-order (dump order)."""
         yield self
         for child in self.protos:

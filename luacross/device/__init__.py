@@ -77,7 +77,7 @@ def detect(data: bytes) -> Build:
         return _detect_lua(data)
     if len(data) >= 4:
         sig = int.from_bytes(data[:4], "little")
-        if sig & ~0xF == _FLASH_SIG_BASE:  # a 5.1 absolute image (-a)
+        if sig & ~0xF == _FLASH_SIG_BASE | 0x100:  # a 5.1 absolute image (-a): format 1
             return LUA51_INT if sig & 0x2 else LUA51_FLOAT
         if sig & ~0xF00 == _FLASH_SIG_BASE:  # a 5.3 LFS region (-F/-a)
             from lfs_format.lua53.region import read_region

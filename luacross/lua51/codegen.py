@@ -17,6 +17,7 @@ stock per-pc list and NodeMCU's packed line info.
 """
 
 import math
+from typing import Final, cast
 
 from lfs_format.errors import LuacrossError
 from lfs_format.lua51.lineinfo import LineInfoWriter
@@ -65,29 +66,57 @@ from lfs_format.lua51.opcodes import (
     POS_C,
     OpCode,
 )
-from lfs_format.lua51.proto import Proto
+from lfs_format.lua51.proto import Constant, Proto
+from luacross.lua51.lexer import LexState
 
-NO_JUMP = -1
-LUA_MULTRET = -1
+NO_JUMP: Final = -1
+LUA_MULTRET: Final = -1
 
 
 # Plain ints, as C's enums are: an IntEnum member lookup costs ~60 ns in
 # Python 3.11 (a module global ~5 ns), and these are read on every expression.
+# Final literals: mypyc compiles them to constants.
 
 # expkind (lparser.h); the order matters (VLOCAL..VINDEXED are variables)
-(
-    VVOID, VNIL, VTRUE, VFALSE, VK, VKNUM, VLOCAL, VUPVAL,
-    VGLOBAL, VINDEXED, VJMP, VRELOCABLE, VNONRELOC, VCALL, VVARARG,
-) = range(15)  # fmt: skip
+VVOID: Final = 0
+VNIL: Final = 1
+VTRUE: Final = 2
+VFALSE: Final = 3
+VK: Final = 4
+VKNUM: Final = 5
+VLOCAL: Final = 6
+VUPVAL: Final = 7
+VGLOBAL: Final = 8
+VINDEXED: Final = 9
+VJMP: Final = 10
+VRELOCABLE: Final = 11
+VNONRELOC: Final = 12
+VCALL: Final = 13
+VVARARG: Final = 14
 
 # BinOpr (lcode.h), in ORDER OPR
-(
-    OPR_ADD, OPR_SUB, OPR_MUL, OPR_DIV, OPR_MOD, OPR_POW, OPR_CONCAT, OPR_NE, OPR_EQ,
-    OPR_LT, OPR_LE, OPR_GT, OPR_GE, OPR_AND, OPR_OR, OPR_NOBINOPR,
-) = range(16)  # fmt: skip
+OPR_ADD: Final = 0
+OPR_SUB: Final = 1
+OPR_MUL: Final = 2
+OPR_DIV: Final = 3
+OPR_MOD: Final = 4
+OPR_POW: Final = 5
+OPR_CONCAT: Final = 6
+OPR_NE: Final = 7
+OPR_EQ: Final = 8
+OPR_LT: Final = 9
+OPR_LE: Final = 10
+OPR_GT: Final = 11
+OPR_GE: Final = 12
+OPR_AND: Final = 13
+OPR_OR: Final = 14
+OPR_NOBINOPR: Final = 15
 
 # UnOpr (lcode.h)
-OPR_MINUS, OPR_NOT, OPR_LEN, OPR_NOUNOPR = range(4)
+OPR_MINUS: Final = 0
+OPR_NOT: Final = 1
+OPR_LEN: Final = 2
+OPR_NOUNOPR: Final = 3
 
 
 class ExpDesc:
@@ -160,12 +189,12 @@ class FuncState:
         "nactvar", "bl", "actvar", "locvar_names", "declared", "upvalues", "lines", "tails",
     )  # fmt: skip
 
-    def __init__(self, f: Proto, prev: "FuncState | None", ls: object, integral: bool) -> None:
+    def __init__(self, f: Proto, prev: "FuncState | None", ls: LexState, integral: bool) -> None:
         self.f = f
         self.prev = prev
         self.ls = ls  # the LexState (for lastline and errors)
         self.integral = integral
-        self.h: dict = {}  # constant -> index (addk's table)
+        self.h: dict[object, int] = {}  # constant -> index (addk's table)
         self.pc = 0
         self.lasttarget = -1
         self.jpc = NO_JUMP  # jumps pending to the next instruction
@@ -427,7 +456,7 @@ def freeexp(fs: FuncState, e: ExpDesc) -> None:
 # --- constants -----------------------------------------------------------------
 
 
-def addk(fs: FuncState, key: object, v: object) -> int:
+def addk(fs: FuncState, key: object, v: Constant) -> int:
     """Index of constant `v` (found through `key`), adding it if new."""
     idx = fs.h.get(key)
     if idx is not None:
@@ -797,8 +826,9 @@ def _fold_int(op: int, v1: int, v2: int) -> int | None:
 def constfolding(fs: FuncState, op: int, e1: ExpDesc, e2: ExpDesc) -> bool:
     if not isnumeral(e1) or not isnumeral(e2):
         return False
+    r: float | int | None
     if fs.integral:
-        r = _fold_int(op, e1.nval, e2.nval)
+        r = _fold_int(op, cast(int, e1.nval), cast(int, e2.nval))
     else:
         r = _fold_float(op, e1.nval, e2.nval)
         if r is not None and r != r:

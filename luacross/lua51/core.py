@@ -11,7 +11,7 @@ This one follows app/lua/luac_cross/luac.c over the 5.1 compiler
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from lfs_format.errors import LcFormatError
+from lfs_format.errors import LcFormatError, LuacrossError
 from lfs_format.lua51 import lc
 from lfs_format.lua51.proto import Proto
 from lfs_format.target import Target
@@ -61,7 +61,15 @@ def load_chunk(data: bytes, chunkname: bytes, target: Target) -> Proto:
         return read_precompiled(data, chunkname, target)
     from luacross.lua51.parser import compile_source  # the compiler is only loaded when needed
 
-    return compile_source(data, chunkname, target)
+    try:
+        return compile_source(data, chunkname, target)
+    except LuacrossError:
+        # luac.cross reports a lexer error for an image or gzip data given as a source;
+        # luacross names what it got (README: differs on purpose)
+        from lfs_format.sniff import refuse_non_source
+
+        refuse_non_source(chunkname, data)
+        raise
 
 
 def read_precompiled(data: bytes, chunkname: bytes, target: Target) -> Proto:
@@ -138,8 +146,9 @@ def build_image(
         result.data = flash.absolute_image()
         return result
     payload = flash.relocatable_payload()
-    result.data = compress.uzlib_compress(payload)
     if best:
-        result.default_compressed_size = len(result.data)
-        result.data = compress.best_compress(payload)
+        default, result.data = compress.compress_both(payload)
+        result.default_compressed_size = len(default)
+    else:
+        result.data = compress.uzlib_compress(payload)
     return result

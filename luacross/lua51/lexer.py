@@ -9,13 +9,16 @@ errors are reported in the same order as by the one-token-ahead C lexer.
 """
 
 import re
-from collections import namedtuple
 from enum import IntEnum
+from typing import TYPE_CHECKING, Final, cast
 
 from lfs_format.errors import LuacrossError
 
-MAXSRC = 80  # llex.c: buffer for the chunk id in error messages
-FIRST_RESERVED = 257
+if TYPE_CHECKING:
+    from luacross.lua51.codegen import FuncState
+
+MAXSRC: Final = 80  # llex.c: buffer for the chunk id in error messages
+FIRST_RESERVED: Final = 257
 
 
 class TokenKind(IntEnum):
@@ -56,13 +59,40 @@ class TokenKind(IntEnum):
 
 
 # llex.h's TK_* names as plain ints for the parser's hot paths (an IntEnum member
-# lookup costs ~60 ns in Python 3.11, a module global ~5 ns)
-(
-    TK_AND, TK_BREAK, TK_DO, TK_ELSE, TK_ELSEIF, TK_END, TK_FALSE, TK_FOR, TK_FUNCTION,
-    TK_IF, TK_IN, TK_LOCAL, TK_NIL, TK_NOT, TK_OR, TK_REPEAT, TK_RETURN, TK_THEN, TK_TRUE,
-    TK_UNTIL, TK_WHILE, TK_CONCAT, TK_DOTS, TK_EQ, TK_GE, TK_LE, TK_NE, TK_NUMBER, TK_NAME,
-    TK_STRING, TK_EOS, TK_ERROR,
-) = map(int, TokenKind)  # fmt: skip
+# lookup costs ~60 ns in Python 3.11, a module global ~5 ns); Final literals, which
+# mypyc compiles to constants (tests/test_types.py checks them against TokenKind)
+TK_AND: Final = 257
+TK_BREAK: Final = 258
+TK_DO: Final = 259
+TK_ELSE: Final = 260
+TK_ELSEIF: Final = 261
+TK_END: Final = 262
+TK_FALSE: Final = 263
+TK_FOR: Final = 264
+TK_FUNCTION: Final = 265
+TK_IF: Final = 266
+TK_IN: Final = 267
+TK_LOCAL: Final = 268
+TK_NIL: Final = 269
+TK_NOT: Final = 270
+TK_OR: Final = 271
+TK_REPEAT: Final = 272
+TK_RETURN: Final = 273
+TK_THEN: Final = 274
+TK_TRUE: Final = 275
+TK_UNTIL: Final = 276
+TK_WHILE: Final = 277
+TK_CONCAT: Final = 278
+TK_DOTS: Final = 279
+TK_EQ: Final = 280
+TK_GE: Final = 281
+TK_LE: Final = 282
+TK_NE: Final = 283
+TK_NUMBER: Final = 284
+TK_NAME: Final = 285
+TK_STRING: Final = 286
+TK_EOS: Final = 287
+TK_ERROR: Final = 288
 
 
 TOKEN_TEXT = (
@@ -78,17 +108,6 @@ RESERVED = {
 }
 
 
-class Token(namedtuple("Token", "kind value line raw", defaults=(None,))):
-    """One token. `value` is bytes (NAME, STRING), a number (NUMBER) or None.
-
-    `line` is the lexer's line counter right after the token was read (a long
-    string's last line). `raw` keeps what luac's error messages quote: a
-    NUMBER's source text, or a STRING's opening delimiter.
-    """
-
-    __slots__ = ()
-
-
 class LuaSyntaxError(LuacrossError):
     """A compile error, worded exactly like luac: `chunkid:line: message[ near 'tok']`."""
 
@@ -102,6 +121,30 @@ class LuaSyntaxError(LuacrossError):
     def __str__(self) -> str:
         text = f"{self.chunkid}:{self.line}: {self.message}"
         return text if self.near is None else f"{text} near '{self.near}'"
+
+
+TokenValue = bytes | float | int | LuaSyntaxError | None
+
+
+class Token:
+    """One token. `value` is bytes (NAME, STRING), a number (NUMBER), the
+    deferred LuaSyntaxError (ERROR) or None.
+
+    `line` is the lexer's line counter right after the token was read (a long
+    string's last line). `raw` keeps what luac's error messages quote: a
+    NUMBER's source text, or a STRING's opening delimiter.
+    """
+
+    __slots__ = ("kind", "value", "line", "raw")
+
+    def __init__(self, kind: int, value: TokenValue, line: int, raw: bytes = b"") -> None:
+        self.kind = kind
+        self.value = value
+        self.line = line
+        self.raw = raw
+
+    def __repr__(self) -> str:
+        return f"Token({self.kind!r}, {self.value!r}, {self.line!r}, {self.raw!r})"
 
 
 def chunkid(source: bytes, bufflen: int = MAXSRC) -> str:
@@ -136,13 +179,13 @@ def token_text(token: Token) -> str:
     """txtToken: what `near '...'` shows for the current token."""
     kind = token.kind
     if kind == TK_NAME:
-        text = token.value
+        text = cast(bytes, token.value)
     elif kind == TK_NUMBER:
         text = token.raw
     elif kind == TK_STRING:
         opening = token.raw
         closing = opening.replace(b"[", b"]")
-        text = opening + token.value + closing
+        text = opening + cast(bytes, token.value) + closing
     else:
         return token2str(kind)
     return decode(text.split(b"\0")[0])
@@ -228,50 +271,51 @@ def tokenize(source: bytes, chunkname: bytes, integral: bool = False) -> list[To
     str2number = str2number_int if integral else str2number_float
     tokens: list[Token] = []
     append = tokens.append
-    new = tuple.__new__  # a Token without namedtuple's Python-level __new__
     match = _SCAN.match
     line = 1
     pos = 0
     try:
         while True:
             m = match(source, pos)
-            group = m.lastindex
-            text = m.group(group)
+            assert m is not None  # the last alternatives match any byte or the end
+            group: int = m.lastindex or 0
+            text: bytes = m.group(group)
             pos = m.end()
             if group == 2:
                 kind = RESERVED.get(text)
-                token = (kind, None, line, None) if kind else (TK_NAME, text, line, None)
-                append(new(Token, token))
+                append(Token(kind, None, line) if kind else Token(TK_NAME, text, line))
             elif group == 1:
                 line += 1
-            elif group == 10 or group == 9:
-                append(new(Token, (_COMPARE[text] if group == 9 else text[0], None, line, None)))
+            elif group == 10:
+                append(Token(text[0], None, line))
+            elif group == 9:
+                append(Token(_COMPARE[text], None, line))
             elif group == 6:
-                append(new(Token, (TK_STRING, text[1:-1], line, text[:1])))
+                append(Token(TK_STRING, text[1:-1], line, text[:1]))
             elif group == 3:
                 text = text.split(b"\0", 1)[0]
                 value = str2number(text)
                 if value is None:
                     raise _LexError(line, "malformed number", decode(text))
-                append(new(Token, (TK_NUMBER, value, line, text)))
+                append(Token(TK_NUMBER, value, line, text))
             elif group == 4:
-                append(new(Token, (TK_CONCAT if len(text) == 2 else TK_DOTS, None, line, None)))
+                append(Token(TK_CONCAT if len(text) == 2 else TK_DOTS, None, line))
             elif group == 5:
                 if len(text) > 2:  # --[==[ long comment
                     pos, line, _ = _read_long_string(source, pos, line, len(text) - 4, False)
                 else:
-                    pos = _TO_EOL.match(source, pos).end()
+                    pos = _match_end(_TO_EOL, source, pos)
             elif group == 8:
-                if text[-1] != ord("["):
+                if text[-1] != 91:  # '['
                     raise _LexError(line, "invalid long string delimiter", decode(text))
                 if len(text) == 1:
-                    append(new(Token, (text[0], None, line, None)))
+                    append(Token(text[0], None, line))
                 else:
-                    pos, line, value = _read_long_string(source, pos, line, len(text) - 2, True)
-                    append(new(Token, (TK_STRING, value, line, text)))
+                    pos, line, body = _read_long_string(source, pos, line, len(text) - 2, True)
+                    append(Token(TK_STRING, body, line, text))
             elif group == 7:
-                pos, line, value = _read_string(source, pos, line, text[0])
-                append(new(Token, (TK_STRING, value, line, text)))
+                pos, line, body = _read_string(source, pos, line, text[0])
+                append(Token(TK_STRING, body, line, text))
             else:  # group 11
                 break
         append(Token(TK_EOS, None, line))
@@ -281,7 +325,16 @@ def tokenize(source: bytes, chunkname: bytes, integral: bool = False) -> list[To
     return tokens
 
 
-def _read_long_string(source: bytes, pos: int, line: int, sep: int, is_string: bool):
+def _match_end(pattern: "re.Pattern[bytes]", source: bytes, pos: int, end: int = -1) -> int:
+    """Where `pattern` stops from `pos` (it matches there: the caller has checked)."""
+    m = pattern.match(source, pos) if end < 0 else pattern.match(source, pos, end)
+    assert m is not None
+    return m.end()
+
+
+def _read_long_string(
+    source: bytes, pos: int, line: int, sep: int, is_string: bool
+) -> tuple[int, int, bytes]:
     """read_long_string from just after the opening bracket: (pos, line, value)."""
     closing = b"]" + b"=" * sep + b"]"
     m = _NEWLINES.match(source, pos)
@@ -306,7 +359,7 @@ def _read_long_string(source: bytes, pos: int, line: int, sep: int, is_string: b
     return stop + len(closing), line, body
 
 
-def _read_string(source: bytes, pos: int, line: int, delim: int):
+def _read_string(source: bytes, pos: int, line: int, delim: int) -> tuple[int, int, bytes]:
     """read_string from just after the opening quote: (pos, line, value)."""
     buf = bytearray()
     run = _STRING_RUN[delim].match
@@ -334,10 +387,10 @@ def _read_string(source: bytes, pos: int, line: int, delim: int):
             pos += 1
         elif c == 10 or c == 13:
             buf.append(10)
-            pos = _NEWLINES.match(source, pos).end()
+            pos = _match_end(_NEWLINES, source, pos)
             line += 1
         elif 48 <= c <= 57:
-            digits = _DIGITS.match(source, pos, pos + 3).group()
+            digits = source[pos : _match_end(_DIGITS, source, pos, pos + 3)]
             pos += len(digits)
             value = int(digits)
             if value > 255:
@@ -347,6 +400,9 @@ def _read_string(source: bytes, pos: int, line: int, delim: int):
         else:
             buf.append(c)
             pos += 1
+
+
+_NO_TOKEN = Token(TK_EOS, None, 0)  # LexState.t before the first `next`
 
 
 class LexState:
@@ -361,15 +417,16 @@ class LexState:
         "tokens", "chunkname", "pos", "t", "ahead", "linenumber", "lastline", "fs", "nccalls",
     )  # fmt: skip
 
+    fs: "FuncState"  # the parser's current FuncState (set by open_func)
+
     def __init__(self, tokens: list[Token], chunkname: bytes) -> None:
         self.tokens = tokens
         self.chunkname = chunkname
         self.pos = 0
-        self.t: Token | None = None
+        self.t = _NO_TOKEN
         self.ahead: Token | None = None
         self.linenumber = 1
         self.lastline = 1
-        self.fs: object = None  # the parser's current FuncState
         self.nccalls = 1  # L->nCcalls: luac parses from inside one C call
 
     def next(self) -> None:
@@ -396,7 +453,9 @@ class LexState:
         token = self.tokens[self.pos]
         if token.kind >= TK_EOS:
             if token.kind == TK_ERROR:
-                raise token.value
+                error = token.value
+                assert isinstance(error, LuaSyntaxError)
+                raise error
         else:
             self.pos += 1
         self.linenumber = token.line

@@ -12,6 +12,7 @@ So does this module (and `codegen`): it checks only what the C code checks.
 """
 
 import sys
+from typing import cast
 
 from lfs_format.lua51.opcodes import (
     LFIELDS_PER_FLUSH,
@@ -109,6 +110,7 @@ from luacross.lua51.lexer import (
     TK_UNTIL,
     TK_WHILE,
     LexState,
+    LuaSyntaxError,
     token2str,
     tokenize,
 )
@@ -134,7 +136,7 @@ def compile_source(source: bytes, chunkname: bytes, target: Target = FLOAT) -> P
     if sys.getrecursionlimit() < MIN_RECURSION_LIMIT:
         sys.setrecursionlimit(MIN_RECURSION_LIMIT)
     ls = LexState(tokenize(source, chunkname, target.integral), chunkname)
-    fs = open_func(ls, target.integral)
+    fs = open_func(ls, None, target.integral)
     fs.f.is_vararg = VARARG_ISVARARG  # main func. is always vararg
     ls.next()  # read first token
     chunk(ls)
@@ -146,7 +148,7 @@ def compile_source(source: bytes, chunkname: bytes, target: Target = FLOAT) -> P
 # --- token helpers ------------------------------------------------------------
 
 
-def error_expected(ls: LexState, token: int):
+def error_expected(ls: LexState, token: int) -> LuaSyntaxError:
     return ls.syntaxerror(f"'{token2str(token)}' expected")
 
 
@@ -185,12 +187,12 @@ def check_match(ls: LexState, what: int, who: int, where: int) -> None:
 def str_checkname(ls: LexState) -> bytes:
     if ls.t.kind != TK_NAME:
         raise error_expected(ls, TK_NAME)
-    name = ls.t.value
+    name = cast(bytes, ls.t.value)
     ls.next()
     return name
 
 
-def errorlimit(fs: FuncState, limit: int, what: str):
+def errorlimit(fs: FuncState, limit: int, what: str) -> LuaSyntaxError:
     if fs.f.linedefined == 0:
         msg = f"main function has more than {limit} {what}"
     else:
@@ -345,7 +347,7 @@ def new_block(fs: FuncState, isbreakable: bool) -> BlockCnt:
 
 
 def leaveblock(fs: FuncState) -> None:
-    bl = fs.bl
+    bl = cast(BlockCnt, fs.bl)
     fs.bl = bl.previous
     removevars(fs.ls, bl.nactvar)
     if bl.upval:
@@ -365,9 +367,9 @@ def pushclosure(ls: LexState, func: FuncState, v: ExpDesc) -> None:
         K.codeABC(fs, o, 0, info, 0)
 
 
-def open_func(ls: LexState, integral: bool) -> FuncState:
+def open_func(ls: LexState, prev: FuncState | None, integral: bool) -> FuncState:
     f = Proto(source=ls.chunkname, maxstacksize=2)  # registers 0/1 are always valid
-    fs = FuncState(f, ls.fs, ls, integral)
+    fs = FuncState(f, prev, ls, integral)
     ls.fs = fs
     return fs
 
@@ -378,7 +380,8 @@ def close_func(ls: LexState) -> None:
     removevars(ls, 0)
     K.ret(fs, 0, 0)  # final return
     f.packedlineinfo = fs.lines.packed()
-    ls.fs = fs.prev
+    if fs.prev is not None:  # the main function stays the last one
+        ls.fs = fs.prev
 
 
 # --- rules for expressions -------------------------------------------------------
@@ -532,7 +535,7 @@ def parlist(ls: LexState) -> None:
 
 def body(ls: LexState, e: ExpDesc, needself: bool, line: int) -> None:
     # body ->  `(' parlist `)' chunk END
-    new_fs = open_func(ls, ls.fs.integral)
+    new_fs = open_func(ls, ls.fs, ls.fs.integral)
     new_fs.f.linedefined = line
     checknext(ls, _LPAREN)
     if needself:
@@ -576,7 +579,7 @@ def funcargs(ls: LexState, f: ExpDesc) -> None:
     elif kind == _LBRACE:  # funcargs -> constructor
         constructor(ls, args)
     elif kind == TK_STRING:  # funcargs -> STRING
-        codestring(ls, args, ls.t.value)
+        codestring(ls, args, cast(bytes, ls.t.value))
         ls.next()  # must use `seminfo' before `next'
     else:
         raise ls.syntaxerror("function arguments expected")
@@ -639,9 +642,9 @@ def simpleexp(ls: LexState, v: ExpDesc) -> None:
     kind = ls.t.kind
     if kind == TK_NUMBER:
         v.init(VKNUM, 0)
-        v.nval = ls.t.value
+        v.nval = cast(float | int, ls.t.value)
     elif kind == TK_STRING:
-        codestring(ls, v, ls.t.value)
+        codestring(ls, v, cast(bytes, ls.t.value))
     elif kind == TK_NIL:
         v.init(VNIL, 0)
     elif kind == TK_TRUE:
@@ -650,7 +653,7 @@ def simpleexp(ls: LexState, v: ExpDesc) -> None:
         v.init(VFALSE, 0)
     elif kind == TK_DOTS:  # vararg
         fs = ls.fs
-        check_condition(ls, fs.f.is_vararg, "cannot use '...' outside a vararg function")
+        check_condition(ls, fs.f.is_vararg != 0, "cannot use '...' outside a vararg function")
         fs.f.is_vararg &= ~VARARG_NEEDSARG  # don't need 'arg'
         v.init(VVARARG, K.codeABC(fs, OP_VARARG, 0, 1, 0))
     elif kind == _LBRACE:  # constructor
@@ -696,7 +699,7 @@ PRIORITY = (
 UNARY_PRIORITY = 8
 
 
-def subexpr(ls: LexState, v: ExpDesc, limit: int) -> int:
+def subexpr(ls: LexState, v: ExpDesc, limit: int) -> int | None:
     """subexpr -> (simpleexp | unop subexpr) { binop subexpr }
 
     where `binop' is any binary operator with a priority higher than `limit'.

@@ -111,7 +111,15 @@ def load_chunk(stream: bytes, chunkname: bytes, target: Lua53Target) -> Proto:
         return lc.read_lc(stream, chunkname, target)
     from luacross.lua53.parser import compile_source  # loaded only when there is source
 
-    return compile_source(stream, chunkname, target)
+    try:
+        return compile_source(stream, chunkname, target)
+    except LuacrossError:
+        # luac.cross reports a lexer error for an image or gzip data given as a source;
+        # luacross names what it got (README: differs on purpose)
+        from lfs_format.sniff import refuse_non_source
+
+        refuse_non_source(chunkname, stream)
+        raise
 
 
 def load_inputs(paths: Sequence[str | None], target: Lua53Target) -> list[Proto]:

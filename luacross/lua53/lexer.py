@@ -15,6 +15,7 @@ bytes, floats read with `strtod` and, in the default build, cast to a C float
 import math
 import re
 import struct
+from typing import Final
 
 from lfs_format.errors import LuacrossError
 from lfs_format.target import Lua53Target
@@ -191,7 +192,7 @@ class LexState:
         "ahead", "ahead_seminfo", "buff", "fs", "nccalls", "envn", "maxint",
     )  # fmt: skip
 
-    NO_AHEAD = -2
+    NO_AHEAD: Final = -2
 
     def __init__(self, source: bytes, chunkname: bytes, target: Lua53Target) -> None:
         self.source = source

@@ -148,9 +148,10 @@ class Parser:
 
     __slots__ = ("ls", "fs", "target", "kcache", "actvar", "gt", "label", "nccalls")
 
+    fs: FuncState  # the function being compiled (set by open_func)
+
     def __init__(self, ls: LexState, target: Lua53Target) -> None:
         self.ls = ls
-        self.fs: FuncState = None  # type: ignore[assignment]
         self.target = target
         self.kcache: dict[object, int] = {}
         self.actvar: list[bytes] = []
@@ -398,9 +399,9 @@ class Parser:
 
     # --- functions --------------------------------------------------------------------
 
-    def open_func(self, f: Proto, bl: BlockCnt) -> FuncState:
+    def open_func(self, prev: FuncState | None, f: Proto, bl: BlockCnt) -> FuncState:
         fs = FuncState(f, self.ls, self.kcache, self.target, self.syntaxerror)
-        fs.prev = self.fs
+        fs.prev = prev
         self.fs = fs
         fs.firstlocal = len(self.actvar)
         f.source = self.ls.chunkname
@@ -416,7 +417,8 @@ class Parser:
         del f.code[fs.pc :]
         f.lineinfo = fs.lineinfo.packed()
         del f.constants[fs.nk :]
-        self.fs = fs.prev  # type: ignore[assignment]
+        if fs.prev is not None:  # the main function stays the last one
+            self.fs = fs.prev
 
     def addprototype(self) -> Proto:
         fs = self.fs
@@ -574,7 +576,7 @@ class Parser:
         bl = BlockCnt()
         f = self.addprototype()
         f.linedefined = line
-        new_fs = self.open_func(f, bl)
+        new_fs = self.open_func(self.fs, f, bl)
         self.checknext(_LPAREN)
         if ismethod:
             self.new_localvar(b"self")
@@ -1092,7 +1094,7 @@ class Parser:
 
     def mainfunc(self, f: Proto) -> None:
         bl = BlockCnt()
-        fs = self.open_func(f, bl)
+        fs = self.open_func(None, f, bl)
         f.is_vararg = 1
         v = ExpDesc()
         v.init(VLOCAL, 0)
