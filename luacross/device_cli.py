@@ -207,9 +207,10 @@ def validate(data: bytes, build, found, lfs_size: int | None):
 @app.command()
 def check(
     image: Annotated[
-        Path, typer.Argument(
-            metavar="IMAGE", help="LFS image (5.1: .img from -f, or raw from -a; 5.3: -f)"
-        )
+        Path,
+        typer.Argument(
+            metavar="IMAGE", help="LFS image: from -f, or the raw region from -a (5.1 and 5.3)"
+        ),
     ],
     lua: LuaOption = None,
     numbers: NumbersOption = None,

@@ -67,24 +67,14 @@ from lfs_format.lua51.loader import (
 )
 from lfs_format.lua51.proto import Proto
 from lfs_format.target import HOST, Target
+from luacross.device.vm import HOOK_COUNT, LuaRuntimeError, SandboxCalls
+from luacross.device.vm import Hidden as _Hidden
+from luacross.device.vm import results as _results
+from luacross.device.vm import text as _text
 
 DEFAULT_LFS_BASE = 0x40220000  # mapped address of the partition (ESP8266 IROM)
 FLASH_MAPPING = 0x40200000  # ESP8266: mapped = physical + this
 GZIP_MAGIC = b"\x1f\x8b"
-
-
-class LuaRuntimeError(LuacrossError):
-    """A Lua error while running an image: the Lua message and Lua traceback."""
-
-    def __init__(self, message: str, traceback: str = ""):
-        super().__init__(message)
-        self.lua_message = message
-        self.lua_traceback = traceback
-
-    def __str__(self) -> str:
-        if not self.lua_traceback:
-            return self.lua_message
-        return f"{self.lua_message}\n{self.lua_traceback}"
 
 
 class _Restart(Exception):
@@ -97,10 +87,6 @@ class _Restart(Exception):
 
 def is_gzip(data: bytes) -> bool:
     return data[:2] == GZIP_MAGIC
-
-
-def _text(value: bytes) -> str:
-    return value.decode("utf-8", "replace")
 
 
 def image_is_integral(data: bytes) -> bool:
@@ -151,7 +137,6 @@ INTEGER_ON_FLOAT_VM = (
 
 
 def _utc(timestamp: float) -> str:
-    import time
 
     try:
         return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(timestamp))
@@ -515,10 +500,6 @@ return invoke, loadchunk, lfsmodule, G.require, bridge, {limit, sethook, hook}
 """
 
 
-class _Hidden(AttributeError):
-    """A Python attribute Lua may not see (a Lua error, not a Python one)."""
-
-
 def _attribute_filter(obj, name, is_setting):
     """What Lua may see of a Python object a stub returns: public attributes only."""
     if isinstance(name, bytes):
@@ -550,11 +531,10 @@ def _proto_strings(main: Proto | None) -> list[bytes]:
 
 
 MIN_MEMORY = 1 << 20  # the Lua VM and its libraries need a few hundred KiB
-HOOK_COUNT = 10_000  # Lua instructions between two looks at the clock (timeout)
 
 
 @dataclass(slots=True)
-class LfsDevice:
+class LfsDevice(SandboxCalls):
     """A NodeMCU with an LFS partition, running Lua on the PC.
 
     - `integral`: firmware build (None: the build the loaded image was made for);
@@ -578,6 +558,8 @@ class LfsDevice:
     `run_module` and `execute` run Lua, raising `LuaRuntimeError` on a Lua
     error. Lua strings come back as `bytes`; `print` lines collect in `output`.
     """
+
+    _lupa = lua51  # the VM's lupa module (SandboxCalls); a class attribute, not a field
 
     integral: bool | None = None
     lfs_base: int = DEFAULT_LFS_BASE
@@ -756,59 +738,6 @@ class LfsDevice:
 
         return call
 
-    def _lua_message(self, exc: BaseException) -> str:
-        if isinstance(exc, lua51.LuaMemoryError) or str(exc) == "not enough memory":
-            return self._memory_message()
-        text = str(exc).strip()
-        return text.splitlines()[0] if text else type(exc).__name__
-
-    def _memory_message(self) -> str:
-        if self.memory_limit is None:
-            return "not enough memory"
-        return f"not enough memory (the Lua memory limit is {_size_text(self.memory_limit)})"
-
-    def _tick(self) -> bytes | None:
-        if self._deadline is not None and time.monotonic() > self._deadline:
-            self._stopped = f"timeout: Lua was still running after {self.timeout:g} s"
-            return self._stopped.encode()
-        return None
-
-    def _call(self, function, *args) -> tuple:
-        if self._rearm:
-            self._stopped = None
-            self._deadline = time.monotonic() + self.timeout
-        try:
-            res, n = self._invoke(function, *[self._to_lua(a) for a in args])
-        except lua51.LuaError as exc:  # an error outside the protected call
-            raise LuaRuntimeError(self._lua_message(exc)) from None
-        finally:
-            if self._rearm:
-                self._deadline = None
-                state, sethook, hook = self._rearm[1], self._rearm[2], self._rearm[3]
-                state[b"stop"] = None  # from Python: no Lua instruction runs, no hook
-                sethook(hook, b"", HOOK_COUNT)  # a C function: no hook either
-        if self._stopped:
-            raise LuaRuntimeError(self._stopped)
-        if self._restart:
-            self._restart = False
-            self.boot()
-            return ()
-        if not res[1]:
-            err = res[2]
-            if lua51.lua_type(err) == "table":
-                message, trace = err[1], err[2]
-            else:  # not enough memory, error in error handling: no handler ran
-                message, trace = err, b""
-            if isinstance(message, _Hidden):
-                message = str(message)
-            if isinstance(message, BaseException):
-                raise message
-            text = _text(message) if isinstance(message, bytes) else str(message)
-            if text == "not enough memory":
-                text = self._memory_message()
-            raise LuaRuntimeError(text, _user_traceback(_text(trace or b"")))
-        return tuple(res[i] for i in range(2, n + 2))
-
     def module(self, name: str):
         """The module's main function as `node.flashindex(name)` returns it (None if absent)."""
         result = self._call(self._flashindex, name)
@@ -834,33 +763,6 @@ class LfsDevice:
         result = self._call(self._require, name)
         return result[0] if result else None
 
-    def execute(self, code: str | bytes, *, chunkname: str = "=stdin") -> tuple:
-        """Compile and run Lua source, as typed at the device's prompt."""
-        source = code if isinstance(code, bytes) else code.encode("utf-8", "surrogateescape")
-        name = chunkname.encode("utf-8", "surrogateescape")
-        try:
-            f, *err = _results(self._loadchunk(source, name))
-        except lua51.LuaError as exc:
-            raise LuaRuntimeError(self._lua_message(exc)) from None
-        if f is None:
-            message = _text(err[0]) if err else "cannot load chunk"
-            raise LuaRuntimeError(
-                self._memory_message() if message == "not enough memory" else message
-            )
-        return self._call(f)
-
-
-def _results(value) -> tuple:
-    """A Lua call's results as a tuple (lupa returns one result bare)."""
-    return value if isinstance(value, tuple) else (value,)
-
-
-def _size_text(size: int) -> str:
-    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
-        if size >= 1 << shift and size % (1 << shift) == 0:
-            return f"{size >> shift} {unit}"
-    return f"{size} bytes"
-
 
 # The ESP8266 maps one MiB of its SPI flash into the CPU's address space
 # (0x40200000..0x40300000); the LFS partition is read through that window,
@@ -883,16 +785,6 @@ def check_partition(base: int, size: int | None) -> None:
         )
     if not 0 <= base <= 0xFFFFFFFF - size:
         raise LuacrossError(f"LFS base {base:#x} does not leave room for the partition")
-
-
-def _user_traceback(trace: str) -> str:
-    """Lua's traceback without the frames of the xpcall wrapper around the call."""
-    lines = trace.strip("\n").splitlines()
-    for i, line in enumerate(lines):
-        if line.strip() == "[C]: in function 'xpcall'":
-            lines = lines[: i - 1] if i and lines[i - 1].strip() == "(tail call): ?" else lines[:i]
-            break
-    return "\n".join(lines)
 
 
 def run_image(

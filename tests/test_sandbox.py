@@ -264,7 +264,7 @@ def test_run_rejects_a_non_image_alone(tmp_path):
     path.write_bytes(bytes(range(256)) * 4)
     run = run_cli(["run", str(path)])
     assert one_line_error(run) == (
-        "not an LFS image: neither a Lua 5.1 image (gzip, or -a) nor a Lua 5.3 image (-f)"
+        "not an LFS image: neither a Lua 5.1 image (gzip, or -a) nor a Lua 5.3 image (-f, or -a)"
     )
     assert run.stderr.count(b"\n") == 1
 

@@ -32,6 +32,21 @@ _INT = struct.Struct("<i")
 _TNIL, _TBOOLEAN, _TNUMFLT, _TNUMINT, _TSHRSTR, _TLNGSTR = 0, 1, 3, 3 | 16, 4, 4 | 16
 
 
+def widen_float32(value: float) -> float:
+    """A C float as the double of its shortest decimal: 0.1f (0.100000001490116...)
+    becomes 0.1, so a 64-bit VM prints what the source said."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return value
+    for digits in range(1, 10):
+        candidate = float(f"{value:.{digits}g}")
+        try:
+            if struct.unpack("<f", struct.pack("<f", candidate))[0] == value:
+                return candidate
+        except OverflowError:  # rounded past FLT_MAX: more digits
+            continue
+    return value
+
+
 def _string(out: bytearray, value: bytes | None) -> None:
     if value is None:
         out.append(0)
@@ -45,7 +60,7 @@ def _string(out: bytearray, value: bytes | None) -> None:
     out += value
 
 
-def _function(out: bytearray, f: Proto, parent_source: bytes | None) -> None:
+def _function(out: bytearray, f: Proto, parent_source: bytes | None, float32: bool) -> None:
     _string(out, None if f.source == parent_source else f.source)
     out += struct.pack("<iiBBB", f.linedefined, f.lastlinedefined,
                        f.numparams, f.is_vararg, f.maxstacksize)  # fmt: skip
@@ -62,7 +77,7 @@ def _function(out: bytearray, f: Proto, parent_source: bytes | None) -> None:
             out += struct.pack("<q", k)
         elif isinstance(k, float):
             out.append(_TNUMFLT)
-            out += struct.pack("<d", k)
+            out += struct.pack("<d", widen_float32(k) if float32 else k)
         else:
             out.append(_TSHRSTR if len(k) <= LUAI_MAXSHORTLEN else _TLNGSTR)
             _string(out, k)
@@ -71,7 +86,7 @@ def _function(out: bytearray, f: Proto, parent_source: bytes | None) -> None:
         out += bytes((up.instack, up.idx))
     out += _INT.pack(len(f.protos))
     for child in f.protos:
-        _function(out, child, f.source)
+        _function(out, child, f.source, float32)
     lines = (
         [max(line, 0) for line in decode_line_info(f.lineinfo, len(f.code))] if (f.lineinfo) else []
     )
@@ -87,9 +102,10 @@ def _function(out: bytearray, f: Proto, parent_source: bytes | None) -> None:
         _string(out, name)
 
 
-def dump_stock(main: Proto) -> bytes:
-    """`main` as a chunk stock Lua 5.3 (64-bit host build) loads with `load(..., "b")`."""
+def dump_stock(main: Proto, *, float32: bool = False) -> bytes:
+    """`main` as a chunk stock Lua 5.3 (64-bit host build) loads with `load(..., "b")`.
+    `float32`: the constants are C floats (NodeMCU's default build), see `widen_float32`."""
     out = bytearray(HEADER)
     out.append(len(main.upvalues))
-    _function(out, main, None)
+    _function(out, main, None, float32)
     return bytes(out)

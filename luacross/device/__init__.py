@@ -12,9 +12,10 @@ the module that models that firmware: `luacross.device.lua51` (app/lua) or
   a device with `load(data)`, `notes`, `modules`, `run_module(name)` and
   `execute(code)`.
 
-What is shared by both cores (the child process, the seccomp confinement,
-the time and memory limits, signals) lives in `luacross.device_cli` and
-`luacross.confine`; the build is chosen once, here.
+What is shared by both cores is written once: the child process, the
+seccomp confinement, the time and memory limits and signals in
+`luacross.device_cli` and `luacross.confine`; calls into the sandboxed VM
+and their errors in `luacross.device.vm`. The build is chosen once, here.
 """
 
 import importlib
@@ -78,13 +79,12 @@ def detect(data: bytes) -> Build:
         sig = int.from_bytes(data[:4], "little")
         if sig & ~0xF == _FLASH_SIG_BASE | 0x100:  # a 5.1 absolute image (-a): format 1
             return LUA51_INT if sig & 0x2 else LUA51_FLOAT
-        if sig & ~0xF00 == _FLASH_SIG_BASE:
-            raise LoaderError(
-                "a Lua 5.3 LFS region (luac.cross -F/-a output, flashed as it is): "
-                "check and run read LFS images (-f)"
-            )
+        if sig & ~0xF00 == _FLASH_SIG_BASE:  # a 5.3 LFS region (-F/-a)
+            from lfs_format.lua53.region import read_region
+
+            return LUA53_64BIT if read_region(data).wide else LUA53_32
     raise LoaderError(
-        "not an LFS image: neither a Lua 5.1 image (gzip, or -a) nor a Lua 5.3 image (-f)"
+        "not an LFS image: neither a Lua 5.1 image (gzip, or -a) nor a Lua 5.3 image (-f, or -a)"
     )
 
 

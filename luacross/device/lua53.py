@@ -25,20 +25,21 @@ run as on the device; images of the default build (32-bit integers, C
 floats) run with 64-bit integers and doubles (`NARROW_BUILD_NOTE`).
 """
 
-import time
-
 import lupa.lua53 as lua53
 
 from lfs_format.errors import LoaderError, LuacrossError
 from lfs_format.lua53.loader import LoadedImage, load_image
+from lfs_format.lua53.region import Region, is_region, read_region
 from lfs_format.lua53.stock import dump_stock
 from lfs_format.target import Lua53Target
 from luacross import runtime as rt
 from luacross.device import Build, round_sectors
+from luacross.device.vm import HOOK_COUNT, LuaRuntimeError, SandboxCalls, text
 
 NARROW_BUILD_NOTE = (
     "luacross run executes 32-bit-build images on a 64-bit Lua 5.3: integers are "
-    "64-bit (they wrap at 2^63, not 2^31) and floats are doubles, not C floats"
+    "64-bit (they wrap at 2^63, not 2^31) and floats are doubles, not C floats "
+    "(a float constant is the double of its shortest decimal: 0.1 stays 0.1)"
 )
 NO_FILE = "No LFS partition allocated"  # luaL_lfsreload: no partition, or no such file
 
@@ -49,11 +50,17 @@ def build_label(target: Lua53Target) -> str:
     return "Lua 5.3, default build (32-bit integers, 32-bit floats)"
 
 
-def _load(data: bytes, build: Build, base: int, lfs_size: int | None) -> LoadedImage:
-    """The firmware's loader, then the partition: the region must fit (the
-    firmware writes on past the partition's end: `luaN_flushFlash` only
-    asserts, and asserts are compiled out)."""
-    loaded = load_image(data, build.target, address=base)
+def _load(data: bytes, build: Build, base: int, lfs_size: int | None) -> LoadedImage | Region:
+    """The firmware's loader (or, for a region from -F/-a, its boot check),
+    then the partition: the region must fit (the firmware writes on past the
+    partition's end: `luaN_flushFlash` only asserts, and asserts are
+    compiled out)."""
+    if is_region(data):
+        loaded = read_region(data)
+        if loaded.wide != (build.target.int_size == 8):
+            raise LoaderError("an LFS region of another build: this firmware would misread it")
+    else:
+        loaded = load_image(data, build.target, address=base)
     if lfs_size is not None and len(loaded.flash) > lfs_size:
         raise LoaderError(
             f"the image needs {len(loaded.flash)} bytes of flash, more than the "
@@ -66,18 +73,21 @@ def _load(data: bytes, build: Build, base: int, lfs_size: int | None) -> LoadedI
 class Summary53:
     """What `luacross check` reports about a 5.3 image that loads."""
 
-    def __init__(self, data: bytes, loaded: LoadedImage, build: Build, lfs_size: int | None):
+    def __init__(
+        self, data: bytes, loaded: LoadedImage | Region, build: Build, lfs_size: int | None
+    ):
         self.data, self.loaded, self.build, self.lfs_size = data, loaded, build, lfs_size
 
     def lines(self) -> list[str]:
         loaded = self.loaded
-        names = [rt._text(n) for n in loaded.names]
-        lines = [
-            "LFS image OK (Lua 5.3)",
-            f"build: {build_label(self.build.target)}",
-            f"image size: {len(self.data)} bytes",
-            f"flash size: {len(loaded.flash)} bytes",
-        ]
+        names = [text(n) for n in loaded.names]
+        lines = ["LFS image OK (Lua 5.3)", f"build: {build_label(self.build.target)}"]
+        if isinstance(loaded, Region):  # what the device boots as it is
+            lines[0] = "LFS region OK (Lua 5.3, absolute: flash it as it is)"
+            lines.append(f"address: 0x{loaded.base:08x}")
+        else:
+            lines.append(f"image size: {len(self.data)} bytes")
+        lines.append(f"flash size: {len(loaded.flash)} bytes")
         if self.lfs_size is not None:
             free = self.lfs_size - len(loaded.flash)
             lines.append(f"partition: {self.lfs_size} bytes, {free} free")
@@ -94,7 +104,7 @@ def check_image(data: bytes, build: Build, *, lfs_size: int | None = None) -> Su
     convert every module for the VM (no Lua runs)."""
     loaded = _load(data, build, rt.DEFAULT_LFS_BASE, lfs_size)
     for proto in loaded.protos:
-        dump_stock(proto)
+        dump_stock(proto, float32=build.target.float_size == 4)
     return Summary53(data, loaded, build, lfs_size)
 
 
@@ -365,7 +375,7 @@ return invoke, function(code, name) return loadchunk(2, code, name) end, lfsmodu
 """
 
 
-class Lua53Device:
+class Lua53Device(SandboxCalls):
     """A NodeMCU running the Lua 5.3 firmware with an LFS partition.
 
     `load(image)` loads and boots an image (LoaderError: the firmware's
@@ -374,6 +384,8 @@ class Lua53Device:
     `output`. `files` is the device's file system (name -> bytes) that
     `node.LFS.reload`, `loadfile`, `dofile` and `require` read.
     """
+
+    _lupa = lua53  # the VM's lupa module (SandboxCalls)
 
     def __init__(
         self,
@@ -396,20 +408,23 @@ class Lua53Device:
         self.memory_limit, self.timeout = memory_limit, timeout
         self.output = [] if output is None else output
         self.files = {} if files is None else files
-        self.image: LoadedImage | None = None
+        self.image: LoadedImage | Region | None = None
         self.lua = None
+        self._rearm = None  # with a timeout: the firmware's (limit state, sethook, hook)
         self._restart = False
         self._deadline: float | None = None
         self._stopped: str | None = None
 
     @property
     def modules(self) -> list[str]:
-        return [rt._text(n) for n in self.image.names] if self.image else []
+        return [text(n) for n in self.image.names] if self.image else []
 
     def load(self, data: bytes) -> None:
         """Erase the partition, load `data` into it and boot."""
         self.image = None  # the 5.3 firmware erases LFS before it reads the image
         self.image = _load(data, self.build, self.lfs_base, self.lfs_size)
+        if isinstance(self.image, Region):  # flashed at the address it was built for
+            self.lfs_base = self.image.base
         self.boot()
 
     def boot(self) -> None:
@@ -424,7 +439,7 @@ class Lua53Device:
         try:
             self._setup()
         except lua53.LuaError as exc:
-            raise rt.LuaRuntimeError(self._lua_message(exc)) from None
+            raise LuaRuntimeError(self._lua_message(exc)) from None
 
     def _setup(self) -> None:
         lua = self.lua
@@ -434,7 +449,7 @@ class Lua53Device:
         strings: set[bytes] = set()
         if image is not None:
             for i, (name, proto) in enumerate(zip(image.names, image.protos, strict=True)):
-                index[name] = dump_stock(proto)
+                index[name] = dump_stock(proto, float32=self.build.target.float_size == 4)
                 names[i + 1] = name
             strings.update(image.strings)
         used = len(image.flash) if image is not None else 0
@@ -444,23 +459,29 @@ class Lua53Device:
         config = lua.table(base, physical, size, used)
         setup = lua.globals().load(_FIRMWARE.encode(), b"=(firmware)")
         maxint = (1 << (8 * self.build.target.int_size - 1)) - 1
-        (self._invoke, self._loadchunk, self._lfsmodule, self._limit) = setup(
+        (self._invoke, self._loadchunk, self._lfsmodule, limit) = setup(
             index, names, image.timestamp if image else 0, config, self._capture,
             self._reload, self._read_file, self._tick,
-            rt.HOOK_COUNT if self.timeout is not None else None,
+            HOOK_COUNT if self.timeout is not None else None,
             lua.table(*sorted(strings)), maxint,
         )  # fmt: skip
+        if self.timeout is not None:
+            self._rearm = limit
+
+    @staticmethod
+    def _to_lua(value):
+        return value  # the image gets no Python objects: arguments are strings and numbers
 
     def _capture(self, line: bytes) -> None:
-        self.output.append(rt._text(line))
+        self.output.append(text(line))
 
     def _read_file(self, name: bytes) -> bytes | None:
-        return self.files.get(rt._text(name))
+        return self.files.get(text(name))
 
     def _reload(self, name: bytes) -> bytes:
         """luaL_lfsreload, then the restart: erase, load, boot (a bad image
         leaves the device without LFS, as on the firmware)."""
-        data = self.files.get(rt._text(name))
+        data = self.files.get(text(name))
         if data is None:
             return NO_FILE.encode()
         self._restart = True
@@ -471,57 +492,6 @@ class Lua53Device:
             self.output.append(str(exc))
         raise rt._Restart()
 
-    def _tick(self) -> bytes | None:
-        if self._deadline is not None and time.monotonic() > self._deadline:
-            self._stopped = f"timeout: Lua was still running after {self.timeout:g} s"
-            return self._stopped.encode()
-        return None
-
-    def _lua_message(self, exc: BaseException) -> str:
-        if isinstance(exc, lua53.LuaMemoryError) or str(exc) == "not enough memory":
-            return self._memory_message()
-        text = str(exc).strip()
-        return text.splitlines()[0] if text else type(exc).__name__
-
-    def _memory_message(self) -> str:
-        if self.memory_limit is None:
-            return "not enough memory"
-        return f"not enough memory (the Lua memory limit is {rt._size_text(self.memory_limit)})"
-
-    def _call(self, function, *args) -> tuple:
-        if self.timeout is not None:
-            self._stopped = None
-            self._deadline = time.monotonic() + self.timeout
-        try:
-            res, n = self._invoke(function, *args)
-        except lua53.LuaError as exc:
-            raise rt.LuaRuntimeError(self._lua_message(exc)) from None
-        finally:
-            if self.timeout is not None:
-                self._deadline = None
-                state, sethook, hook = self._limit[1], self._limit[2], self._limit[3]
-                state[b"stop"] = None
-                sethook(hook, b"", rt.HOOK_COUNT)
-        if self._stopped:
-            raise rt.LuaRuntimeError(self._stopped)
-        if self._restart:
-            self._restart = False
-            self.boot()
-            return ()
-        if not res[1]:
-            err = res[2]
-            if lua53.lua_type(err) == "table":
-                message, trace = err[1], err[2]
-            else:
-                message, trace = err, b""
-            if isinstance(message, BaseException):
-                raise message
-            text = rt._text(message) if isinstance(message, bytes) else str(message)
-            if text == "not enough memory":
-                text = self._memory_message()
-            raise rt.LuaRuntimeError(text, _user_traceback(rt._text(trace or b"")))
-        return tuple(res[i] for i in range(2, n + 2))
-
     def module(self, name: str):
         """The module's main function as `node.LFS.get(name)` returns it (None if absent)."""
         return self._lfsmodule(name.encode("utf-8", "surrogateescape"))
@@ -529,34 +499,11 @@ class Lua53Device:
     def call(self, name: str, *args) -> tuple:
         function = self.module(name)
         if function is None:
-            raise rt.LuaRuntimeError(f"module '{name}' is not in LFS")
+            raise LuaRuntimeError(f"module '{name}' is not in LFS")
         return self._call(function, *args)
 
     def run_module(self, name: str) -> tuple:
         return self.call(name)
-
-    def execute(self, code: str | bytes, *, chunkname: str = "=stdin") -> tuple:
-        """Compile and run Lua source, as typed at the device's prompt."""
-        source = code if isinstance(code, bytes) else code.encode("utf-8", "surrogateescape")
-        try:
-            f, *err = rt._results(self._loadchunk(source, chunkname.encode()))
-        except lua53.LuaError as exc:
-            raise rt.LuaRuntimeError(self._lua_message(exc)) from None
-        if f is None:
-            message = rt._text(err[0]) if err else "cannot load chunk"
-            raise rt.LuaRuntimeError(
-                self._memory_message() if message == "not enough memory" else message
-            )
-        return self._call(f)
-
-
-def _user_traceback(trace: str) -> str:
-    """Lua's traceback without the frames of the sandbox's xpcall around the call."""
-    lines = trace.strip("\n").splitlines()
-    for i, line in enumerate(lines):
-        if line.strip() in ("[C]: in upvalue 'xpcall'", "[C]: in function 'xpcall'"):
-            return "\n".join(lines[:i])
-    return "\n".join(lines)
 
 
 def notes(build: Build) -> list[str]:

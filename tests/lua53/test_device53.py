@@ -19,6 +19,8 @@ import pytest
 import golden
 from golden import run_cli
 from lfs_format.errors import LoaderError
+from lfs_format.lua53.loader import load_image
+from lfs_format.lua53.region import read_region
 from luacross import device
 from luacross.device import lua53 as device53
 
@@ -470,3 +472,104 @@ def test_run_damaged_images_end_in_one_line(tmp_path, monkeypatch):
         if run.status:  # one line, or a Lua error's message and its traceback
             assert text.startswith("luacross: "), text
             assert text.count("\n") == 1 or "\nstack traceback:\n" in text, text
+
+
+# ---------------------------------------------------------------------------
+# LFS regions (-F IMAGE -a ADDR, -a ADDR): flashed as they are
+
+
+def test_check_accepts_every_recorded_region_and_reads_back_the_images_functions(tmp_path):
+    """The regions luac.cross -F wrote: check names their build and address, and
+    reads back exactly the functions the loader read from the image."""
+    found = absimage_cases(True)
+    for case, source in found:
+        args = case["args"]
+        address = int(args[args.index("-a") + 1], 16)
+        (meta,) = case["expect"]["files"].values()
+        region = blob(meta["sha256"])
+        run = check(tmp_path, region)
+        assert run.status == 0, (case["id"], run.stderr)
+        assert run.stdout.startswith(
+            b"LFS region OK (Lua 5.3, absolute: flash it as it is)\n" + BUILD_LINE[case["variant"]]
+        )
+        assert f"address: 0x{address:08x}\n".encode() in run.stdout
+        build = device.detect(region)
+        read_back = read_region(region)
+        loaded = load_image(source.read_bytes(), build.target, address=address)
+        assert read_back.names == loaded.names and read_back.protos == loaded.protos
+
+
+def test_check_refuses_damaged_regions_in_one_line(tmp_path):
+    (case, _), *_ = absimage_cases(True)
+    (meta,) = case["expect"]["files"].values()
+    region = blob(meta["sha256"])
+    corrupted = bytearray(region)
+    corrupted[1] ^= 0x01
+    assert one_line_error(check(tmp_path, bytes(corrupted), "--lua", "5.3")) == (
+        "LFS image corrupted."
+    )
+    short = one_line_error(check(tmp_path, region[:4000]))
+    assert short.startswith("damaged LFS region: its header says")
+    rng = random.Random(11)
+    for _ in range(40):
+        damaged = bytearray(region)
+        damaged[rng.randrange(48, len(damaged))] ^= 1 << rng.randrange(8)
+        run = check(tmp_path, bytes(damaged))
+        if run.status:
+            assert one_line_error(run)
+
+
+def test_check_region_of_another_build(tmp_path):
+    (case, _), *_ = [c for c in absimage_cases(True) if c[0]["variant"] == "lua53-64"]
+    (meta,) = case["expect"]["files"].values()
+    message = one_line_error(check(tmp_path, blob(meta["sha256"]), "--lua", "5.3"))
+    assert message.startswith("an LFS region of another build: this firmware would misread it")
+
+
+def test_run_a_region_prints_what_stock_lua_prints(tmp_path, monkeypatch):
+    build_image(tmp_path, monkeypatch, *FLAGS["lua53-64"])
+    sources = ["_init.lua", "prog53.lua", "util53.lua"]
+    run = run_cli([*FLAGS["lua53-64"], "-a", "0x40230000", "-o", "abs.img", *sources])
+    assert run.status == 0, run.stderr
+    run = run_cli(["run", "abs.img", "prog53"])
+    assert run.status == 0, run.stderr
+    assert run.stdout.decode().splitlines() == stock_output()
+    run = run_cli(["run", "abs.img", "-e", "print(node.LFS.config.lfs_mapped == 0x40230000)"])
+    assert run.stdout == b"true\n"
+
+
+def test_run_narrow_build_float_constants_keep_their_decimals(tmp_path, monkeypatch):
+    """The default build stores C floats (0.1 is 0.100000001490116...); the
+    64-bit VM gets the double of the shortest decimal, so it prints 0.1."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(epoch()))
+    (tmp_path / "floats.lua").write_text("print(0.1, 3.14159, 1e-3, -2.5e10, 1/0 > 0)\n")
+    assert run_cli([*FLAGS["lua53"], "-f", "-o", "f.img", "floats.lua"]).status == 0
+    run = run_cli(["run", "f.img", "floats"])
+    assert run.stdout == b"0.1\t3.14159\t0.001\t-25000000000.0\ttrue\n"
+
+
+def test_widen_float32_round_trips_every_kind_of_float():
+    import struct
+
+    from lfs_format.lua53.stock import widen_float32
+
+    flt_max = struct.unpack("<f", b"\xff\xff\x7f\x7f")[0]
+    tiny = struct.unpack("<f", b"\x01\x00\x00\x00")[0]  # the smallest subnormal
+    for number in (0.0, -0.0, 1.0, 0.1, -3.3, 1e30, flt_max, -flt_max, tiny):
+        value = struct.unpack("<f", struct.pack("<f", number))[0]  # a C float
+        wide = widen_float32(value)
+        assert struct.unpack("<f", struct.pack("<f", wide))[0] == value
+    assert widen_float32(0.10000000149011612) == 0.1
+    assert widen_float32(float("inf")) == float("inf")
+
+
+def test_stock_chunk_header_is_lupas_own():
+    """dump_stock writes the header lupa.lua53's string.dump writes (format 0,
+    size_t 8, 64-bit lua_Integer and double, LUAC_INT and LUAC_NUM)."""
+    from lfs_format.lua53.stock import HEADER
+
+    lua = lua53.LuaRuntime(encoding=None)
+    assert lua.lua_version == (5, 3)
+    dumped = lua.eval("string.dump(function() end)")
+    assert dumped[: len(HEADER)] == HEADER
