@@ -229,7 +229,12 @@ def check(
         summary = validate(data, build, found, lfs_size)
     except LuacrossError as exc:
         raise fail(str(exc)) from None
-    for line in summary.lines():
+    lines = summary.lines()
+    if found is not None:  # after "build:": the firmware builds that load it, by chip
+        from luacross.device import firmware_names
+
+        lines[2:2] = [f"firmware: {name}" for name in firmware_names(data, found)]
+    for line in lines:
         _write(sys.stdout, line)
 
 
