@@ -138,8 +138,8 @@ def refuse_other_base(path: Path, data: bytes, lfs_base: int | None) -> None:
     """An absolute (-a) image runs only where it was built for: its addresses are fixed."""
     from lfs_format.lua51.loader import absolute_base
 
-    if lfs_base is None or data[:2] == b"\x1f\x8b":
-        return
+    if lfs_base is None or data[:2] == b"\x1f\x8b" or data[1:2] == b"\xa2":
+        return  # 5.3 regions (0xFAFAA2xx): bit 0 is the ESP32's int64 bit, not "absolute"
     base = absolute_base(data)
     if base is not None and base != lfs_base:
         raise LuacrossError(

@@ -98,8 +98,7 @@ class Summary53:
         lines.append(f"seed: 0x{loaded.seed:08x}")
         lines.append(f"timestamp: {loaded.timestamp} ({rt._utc(loaded.timestamp)})")
         lines.append(f"modules ({len(names)}): {' '.join(names)}")
-        if self.build.target.int_size == 4:
-            lines.append(f"note: {NARROW_BUILD_NOTE}")
+        lines.extend(f"note: {note}" for note in notes(self.build))
         return lines
 
 
@@ -511,7 +510,18 @@ class Lua53Device(SandboxCalls):
 
 
 def notes(build: Build) -> list[str]:
-    return [NARROW_BUILD_NOTE] if build.target.int_size == 4 else []
+    """What the host's 64-bit Lua 5.3 changes for `build`'s images."""
+    sizes = (build.target.int_size, build.target.float_size)
+    if sizes == (4, 4):
+        return [NARROW_BUILD_NOTE]
+    if sizes == (4, 8):
+        return ["luacross run executes 32-bit-integer-build images on a 64-bit Lua 5.3: "
+                "integers are 64-bit (they wrap at 2^63, not 2^31)"]  # fmt: skip
+    if sizes == (8, 4):
+        return ["luacross run executes single-float-build images on a 64-bit Lua 5.3: floats "
+                "are doubles, not C floats (a float constant is the double of its shortest "
+                "decimal: 0.1 stays 0.1)"]  # fmt: skip
+    return []
 
 
 def open_device(build: Build, **options) -> Lua53Device:

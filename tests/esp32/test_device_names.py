@@ -68,3 +68,19 @@ def test_inspect_names_the_build(case_id: str, variant: str, sha: str) -> None:
     assert "LFS image" in lines[0]
     names = [line.removeprefix("  firmware: ") for line in lines if line.startswith("  firmware: ")]
     _named(names, variant)
+
+
+@pytest.mark.parametrize(
+    ("variant", "maxinteger"),
+    [("esp32-53-int64", b"9223372036854775807"), ("esp32-53-double", b"2147483647")],
+)
+def test_run_mixed_number_builds(variant: str, maxinteger: bytes) -> None:
+    """The ESP32-only builds' regions (-F -a) load and run at their address;
+    math.maxinteger is that of the build's lua_Integer."""
+    case = next(c for c in cases(f"{variant}/absimage/apps3"))
+    sha = next(iter(case["expect"]["files"].values()))["sha256"]
+    run = run_cli(
+        ["run", str(BLOBS / sha), "--lfs-base", "0x3F400000", "--code", "print(math.maxinteger)"]
+    )
+    assert run.status == 0, run.stderr
+    assert run.stdout.strip() == maxinteger
