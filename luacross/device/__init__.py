@@ -57,14 +57,23 @@ def round_sectors(size: int) -> int:
     return max(SECTOR_SIZE, (size + SECTOR_SIZE - 1) // SECTOR_SIZE * SECTOR_SIZE)
 
 
-def firmware(lua: str | None, numbers: str | None, integral: bool) -> Build | None:
-    """The build `--lua`/`--numbers`/`--int` name (None: none named)."""
-    if lua is None and numbers is None and not integral:
+def firmware(
+    lua: str | None, numbers: str | None, integral: bool, chip: str | None = None
+) -> Build | None:
+    """The build `--lua`/`--numbers`/`--int`/`--chip` name (None: none named)."""
+    if lua is None and numbers is None and not integral and chip is None:
         return None
+    from lfs_format.target import Lua53Target
     from luacross import api
 
-    target = api.select_target(lua or ("5.3" if numbers else "5.1"), numbers, integral)
-    return {FLOAT: LUA51_FLOAT, INT: LUA51_INT, LUA53: LUA53_32, LUA53_64: LUA53_64BIT}[target]
+    lua = lua or ("5.3" if numbers else "5.1")
+    target = api.select_target(lua, numbers, integral, chip or "esp8266")
+    known = {FLOAT: LUA51_FLOAT, INT: LUA51_INT, LUA53: LUA53_32, LUA53_64: LUA53_64BIT}
+    if target in known:
+        return known[target]
+    if isinstance(target, Lua53Target):  # an ESP32 build: its signature bits
+        return _esp32_build(target.flash_sig_bits)
+    return LUA51_INT if target.integral else LUA51_FLOAT  # the ESP32's 5.1 loads as the ESP8266's
 
 
 def detect(data: bytes) -> Build:

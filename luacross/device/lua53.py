@@ -45,12 +45,12 @@ NO_FILE = "No LFS partition allocated"  # luaL_lfsreload: no partition, or no su
 
 
 def build_label(target: Lua53Target) -> str:
+    if target.chip != "esp8266" or (target.int_size, target.float_size) not in ((4, 4), (8, 8)):
+        floats = "doubles" if target.float_size == 8 else "32-bit floats"
+        return f"Lua 5.3, ESP32 build ({8 * target.int_size}-bit integers, {floats})"
     if (target.int_size, target.float_size) == (8, 8):
         return "Lua 5.3, 64-bit build (LUA_NUMBER_64BITS: 64-bit integers, doubles)"
-    if (target.int_size, target.float_size) == (4, 4):
-        return "Lua 5.3, default build (32-bit integers, 32-bit floats)"
-    floats = "doubles" if target.float_size == 8 else "32-bit floats"
-    return f"Lua 5.3, ESP32 build ({8 * target.int_size}-bit integers, {floats})"
+    return "Lua 5.3, default build (32-bit integers, 32-bit floats)"
 
 
 def _load(data: bytes, build: Build, base: int, lfs_size: int | None) -> LoadedImage | Region:
@@ -61,7 +61,7 @@ def _load(data: bytes, build: Build, base: int, lfs_size: int | None) -> LoadedI
     if is_region(data):
         loaded = read_region(data)
         wide = build.target.int_size == 8 or build.target.float_size == 8
-        if loaded.wide != wide or loaded.sig_bits not in (0, build.target.flash_sig_bits):
+        if loaded.wide != wide or loaded.sig_bits != build.target.flash_sig_bits:
             raise LoaderError("an LFS region of another build: this firmware would misread it")
     else:
         loaded = load_image(data, build.target, address=base)

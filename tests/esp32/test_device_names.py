@@ -84,3 +84,20 @@ def test_run_mixed_number_builds(variant: str, maxinteger: bytes) -> None:
     )
     assert run.status == 0, run.stderr
     assert run.stdout.strip() == maxinteger
+
+
+@pytest.mark.parametrize(("case_id", "variant", "sha"), IMAGES, ids=[i for i, _, _ in IMAGES])
+def test_check_against_the_named_build(case_id: str, variant: str, sha: str) -> None:
+    """`check --chip esp32 ...` with the flags the image was built with accepts it."""
+    run = run_cli(["check", *VARIANT_FLAGS[variant], str(BLOBS / sha)])
+    assert run.status == 0, run.stderr
+
+
+def test_check_refuses_esp32_region_on_esp8266_firmware() -> None:
+    """The ESP8266's 64-bit firmware wants the signature without the ESP32's
+    number bits: an ESP32 64-bit region is another build's."""
+    case = next(c for c in cases("esp32-53-int64-double/absimage/apps3"))
+    sha = next(iter(case["expect"]["files"].values()))["sha256"]
+    run = run_cli(["check", "--lua", "5.3", "--numbers", "64", str(BLOBS / sha)])
+    assert run.status == 1
+    assert run.stderr.count(b"\n") == 1 and b"ESP32" in run.stderr
