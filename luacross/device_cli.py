@@ -138,8 +138,8 @@ def refuse_other_base(path: Path, data: bytes, lfs_base: int | None) -> None:
     """An absolute (-a) image runs only where it was built for: its addresses are fixed."""
     from lfs_format.lua51.loader import absolute_base
 
-    if lfs_base is None or data[:2] == b"\x1f\x8b":
-        return
+    if lfs_base is None or data[:2] == b"\x1f\x8b" or data[1:2] == b"\xa2":
+        return  # 5.3 regions (0xFAFAA2xx): bit 0 is the ESP32's int64 bit, not "absolute"
     base = absolute_base(data)
     if base is not None and base != lfs_base:
         raise LuacrossError(
@@ -166,7 +166,14 @@ NumbersOption = Annotated[
     typer.Option(
         "--numbers",
         metavar="BITS",
-        help="Lua 5.3 firmware: 32 (default build) or 64 (LUA_NUMBER_64BITS)",
+        help="Lua 5.3 firmware: 32 (default build) or 64 (LUA_NUMBER_64BITS); "
+        "the ESP32's also int64 or double",
+    ),
+]
+ChipOption = Annotated[
+    str | None,
+    typer.Option(
+        "--chip", metavar="CHIP", help="the device's chip, esp8266 or esp32 (default: esp8266)"
     ),
 ]
 IntOption = Annotated[
@@ -174,13 +181,15 @@ IntOption = Annotated[
 ]
 
 
-def choose_build(data: bytes, lua: str | None, numbers: str | None, integral: bool):
+def choose_build(
+    data: bytes, lua: str | None, numbers: str | None, integral: bool, chip: str | None = None
+):
     """The firmware build to model: the one the options name, else the
     image's own; and the image's build (None when it has none)."""
     from lfs_format.errors import LoaderError
     from luacross.device import detect, firmware
 
-    wanted = firmware(lua, numbers, integral)
+    wanted = firmware(lua, numbers, integral, chip)
     try:
         found = detect(data)
     except LoaderError:
@@ -215,6 +224,7 @@ def check(
     lua: LuaOption = None,
     numbers: NumbersOption = None,
     integral: IntOption = False,
+    chip: ChipOption = None,
     lfs_size: SizeOption = None,
 ) -> None:
     """Validate IMAGE as the firmware's loader would, before anything is
@@ -224,12 +234,17 @@ def check(
 
     try:
         check_partition(0, lfs_size)
-        data = read_image(image, named_build=bool(lua or numbers or integral))
-        build, found = choose_build(data, lua, numbers, integral)
+        data = read_image(image, named_build=bool(lua or numbers or integral or chip))
+        build, found = choose_build(data, lua, numbers, integral, chip)
         summary = validate(data, build, found, lfs_size)
     except LuacrossError as exc:
         raise fail(str(exc)) from None
-    for line in summary.lines():
+    lines = summary.lines()
+    if found is not None:  # after "build:": the firmware builds that load it, by chip
+        from luacross.device import firmware_names
+
+        lines[2:2] = [f"firmware: {name}" for name in firmware_names(data, found)]
+    for line in lines:
         _write(sys.stdout, line)
 
 
@@ -254,6 +269,7 @@ def run(
     lua: LuaOption = None,
     numbers: NumbersOption = None,
     integral: IntOption = False,
+    chip: ChipOption = None,
     timeout: Annotated[
         float,
         typer.Option(
@@ -289,9 +305,9 @@ def run(
         check_partition(base, lfs_size)
         if memory < MIN_MEMORY:
             raise LuacrossError(f"--memory {memory}: at least {MIN_MEMORY} (1M) is needed")
-        data = read_image(image, named_build=bool(lua or numbers or integral))
+        data = read_image(image, named_build=bool(lua or numbers or integral or chip))
         refuse_other_base(image, data, lfs_base)
-        build, found = choose_build(data, lua, numbers, integral)
+        build, found = choose_build(data, lua, numbers, integral, chip)
     except LuacrossError as exc:
         raise fail(str(exc)) from None
     job = _DeviceJob(data, module, code, base, lfs_size, memory, build=build)
@@ -494,8 +510,11 @@ def _parent(pid: int, read_end: int, timeout: float, memory: int) -> int:
     elif signum == signal.SIGKILL:
         _show("x", "the device process was killed (out of memory?)")
     else:
-        _show("x", f"the image crashed the Lua VM ({_signal_name(signum)}): damaged "
-              "bytecode, or (Lua 5.1) a string pattern that recurses too deep for the C stack")
+        _show(
+            "x",
+            f"the image crashed the Lua VM ({_signal_name(signum)}): damaged "
+            "bytecode, or (Lua 5.1) a string pattern that recurses too deep for the C stack",
+        )
     return 1
 
 

@@ -514,6 +514,8 @@ def examine(path: str, data: bytes | None = None) -> dict[str, Any]:
         "chunk": None,
         "image": None,
     }
+    if found.is_image:
+        report["firmware"] = firmware(data, found)
     try:
         if found.kind == "image" and found.lua == "5.1":
             report["image"] = _image51(data, found)
@@ -526,6 +528,22 @@ def examine(path: str, data: bytes | None = None) -> dict[str, Any]:
     except (ValueError, IndexError, OverflowError, RecursionError) as exc:
         report["error"] = f"cannot read it: {exc}"
     return report
+
+
+def firmware(data: bytes, found: sniffing.Sniffed) -> list[str]:
+    """The firmware builds (chip, core, numbers, flags) that load the image,
+    named by `lfs_format.variants`, narrowed to the number build sniffing found."""
+    from lfs_format.target import Lua53Target
+    from lfs_format.variants import describe, image_targets
+
+    def fits(target) -> bool:
+        if found.build is None:
+            return True
+        if isinstance(target, Lua53Target):
+            return sniffing.SIZES53.get(found.build) == (target.int_size, target.float_size)
+        return found.build == ("int" if target.integral else "float")
+
+    return [describe(t) for t in image_targets(data) if fits(t)]
 
 
 def public(report: dict[str, Any]) -> dict[str, Any]:
@@ -570,6 +588,7 @@ def module_table(modules: list[dict[str, Any]]) -> list[str]:
 def render(report: dict[str, Any]) -> str:
     """The text `inspect` prints for one file."""
     lines = [f"{report['path']}: {report['description']}"]
+    lines.extend(f"  firmware: {name}" for name in report.get("firmware", ()))
     if report["error"]:
         lines.append(f"  damaged: {report['error']}")
     chunk = report["chunk"]

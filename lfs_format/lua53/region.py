@@ -34,11 +34,14 @@ class Region:
     """A region read back: `base` (the address it was built for), `wide`
     (64-bit build), `names`, `protos`, `seed`, `timestamp`, `flash`."""
 
-    __slots__ = ("base", "wide", "names", "protos", "seed", "timestamp", "flash", "strings")
+    __slots__ = (
+        "base", "wide", "sig_bits", "names", "protos", "seed", "timestamp", "flash", "strings",
+    )  # fmt: skip
 
     def __init__(self) -> None:
         self.base = 0
         self.wide = False
+        self.sig_bits = 0  # the ESP32's number build: 1 64-bit integers, 2 doubles
         self.names: list[bytes] = []
         self.protos: list[Proto] = []
         self.seed = 0
@@ -53,8 +56,12 @@ def is_region(data: bytes) -> bool:
 
 
 class _Reader:
-    def __init__(self, data: bytes, base: int, wide: bool) -> None:
+    def __init__(self, data: bytes, base: int, wide: bool, sig_bits: int = 0) -> None:
         self.data, self.base, self.wide = data, base, wide
+        # a wide TValue holds 64-bit integers and doubles, but on the ESP32 the
+        # signature says which of the two are 64-bit (the other stays 32-bit)
+        self.int64 = wide if not sig_bits else bool(sig_bits & 1)
+        self.double = wide if not sig_bits else bool(sig_bits & 2)
         self.strings: dict[int, bytes] = {}
         self.protos: dict[int, Proto] = {}
 
@@ -89,11 +96,11 @@ class _Reader:
         if tt == fl.LUA_TBOOLEAN:
             return bool(low)
         if tt == fl.LUA_TNUMINT:
-            value = low | high << 32 if self.wide else low
-            bits = 64 if self.wide else 32
+            value = low | high << 32 if self.int64 else low
+            bits = 64 if self.int64 else 32
             return value - (1 << bits) if value >> (bits - 1) else value
         if tt == fl.LUA_TNUMFLT:
-            if self.wide:
+            if self.double:
                 return struct.unpack("<d", struct.pack("<II", low, high))[0]
             return struct.unpack("<f", struct.pack("<I", low))[0]
         if tt in (fl.LUA_TSHRSTR | fl.CTB, fl.LUA_TLNGSTR | fl.CTB):
@@ -144,7 +151,8 @@ def read_region(data: bytes) -> Region:
     if len(data) < HEADER.size + 16:
         raise RegionError("damaged LFS region: shorter than its header")
     header = HEADER.unpack_from(data)
-    if header[0] != fl.FLASH_SIG:
+    sig_bits = header[0] ^ fl.FLASH_SIG
+    if sig_bits & ~3:  # the ESP32's firmware adds its number build in bits 0 and 1
         if header[0] in (0, 0xFFFFFFFF):
             raise RegionError("no LFS image in the region (it is erased)")
         raise RegionError(CORRUPTED)
@@ -164,7 +172,7 @@ def read_region(data: bytes) -> Region:
     probe = _Reader(data, base, False)
     first = probe.words(entries, 3, "the module table")
     wide = first[2] != fl.LUA_TLIGHTUSERDATA and first != (0, 0, 0)
-    reader = _Reader(data, base, wide)
+    reader = _Reader(data, base, wide, sig_bits)
     width = 4 if wide else 3
     address = entries
     while True:
@@ -175,6 +183,6 @@ def read_region(data: bytes) -> Region:
         out.names.append(name or b"")
         out.protos.append(reader.proto(entry[1]))
         address += 4 * width
-    out.wide = wide
+    out.wide, out.sig_bits = wide, sig_bits
     out.strings = sorted(set(reader.strings.values()))
     return out

@@ -57,14 +57,23 @@ def round_sectors(size: int) -> int:
     return max(SECTOR_SIZE, (size + SECTOR_SIZE - 1) // SECTOR_SIZE * SECTOR_SIZE)
 
 
-def firmware(lua: str | None, numbers: str | None, integral: bool) -> Build | None:
-    """The build `--lua`/`--numbers`/`--int` name (None: none named)."""
-    if lua is None and numbers is None and not integral:
+def firmware(
+    lua: str | None, numbers: str | None, integral: bool, chip: str | None = None
+) -> Build | None:
+    """The build `--lua`/`--numbers`/`--int`/`--chip` name (None: none named)."""
+    if lua is None and numbers is None and not integral and chip is None:
         return None
+    from lfs_format.target import Lua53Target
     from luacross import api
 
-    target = api.select_target(lua or ("5.3" if numbers else "5.1"), numbers, integral)
-    return {FLOAT: LUA51_FLOAT, INT: LUA51_INT, LUA53: LUA53_32, LUA53_64: LUA53_64BIT}[target]
+    lua = lua or ("5.3" if numbers else "5.1")
+    target = api.select_target(lua, numbers, integral, chip or "esp8266")
+    known = {FLOAT: LUA51_FLOAT, INT: LUA51_INT, LUA53: LUA53_32, LUA53_64: LUA53_64BIT}
+    if target in known:
+        return known[target]
+    if isinstance(target, Lua53Target):  # an ESP32 build: its signature bits
+        return _esp32_build(target.flash_sig_bits)
+    return LUA51_INT if target.integral else LUA51_FLOAT  # the ESP32's 5.1 loads as the ESP8266's
 
 
 def detect(data: bytes) -> Build:
@@ -83,6 +92,8 @@ def detect(data: bytes) -> Build:
             from lfs_format.lua53.region import read_region
 
             return LUA53_64BIT if read_region(data).wide else LUA53_32
+        if sig & ~0xF03 == _FLASH_SIG_BASE:  # an ESP32 5.3 region: its number build in bits 0-1
+            return _esp32_build(sig & 3)
     raise LoaderError(
         "not an LFS image: neither a Lua 5.1 image (gzip, or -a) nor a Lua 5.3 image (-f, or -a)"
     )
@@ -103,4 +114,44 @@ def _detect_lua(data: bytes) -> Build:
     if version != 0x53 and fmt != 11:
         raise LoaderError("a Lua chunk for no NodeMCU firmware, not an LFS image")
     integer_size = data[14] if len(data) > 14 else 4  # lua_Integer; else the loader says why
+    number_size = data[15] if len(data) > 15 else integer_size
+    if {integer_size, number_size} == {4, 8} and _checks_hold(data, number_size):
+        return _esp32_build((integer_size == 8) | (number_size == 8) << 1)
     return LUA53_64BIT if integer_size == 8 else LUA53_32
+
+
+def _checks_hold(data: bytes, number_size: int) -> bool:
+    """The image header's LUAC_NUM (370.5, after a 1-byte field) reads right at
+    this size: an ESP32 build's image, not a damaged header of another build's."""
+    import struct
+
+    if len(data) < 17 + number_size:
+        return False
+    return struct.unpack_from("<d" if number_size == 8 else "<f", data, 17)[0] == 370.5
+
+
+def _esp32_build(sig_bits: int) -> Build:
+    """An ESP32 Lua 5.3 build by its flash signature bits (1: 64-bit integers, 2: doubles)."""
+    from lfs_format.target import TARGETS, Lua53Target
+    from luacross.device.lua53 import build_label
+
+    for target in TARGETS.values():
+        if isinstance(target, Lua53Target) and target.chip == "esp32":
+            if target.flash_sig_bits == sig_bits:
+                return Build("5.3", target, build_label(target))
+    raise LoaderError("an LFS image of no known firmware build")
+
+
+def firmware_names(data: bytes, build: Build) -> list[str]:
+    """The firmware builds (chip, core, numbers, luacross flags) that load
+    `data` as `build`, from `lfs_format.variants`: both chips where the bytes
+    cannot tell them apart."""
+    from lfs_format.target import Lua53Target
+    from lfs_format.variants import describe, image_targets
+
+    def numbers(target) -> tuple:
+        if isinstance(target, Lua53Target):
+            return (target.int_size, target.float_size)
+        return (target.integral,)
+
+    return [describe(t) for t in image_targets(data) if numbers(t) == numbers(build.target)]

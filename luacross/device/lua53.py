@@ -45,7 +45,10 @@ NO_FILE = "No LFS partition allocated"  # luaL_lfsreload: no partition, or no su
 
 
 def build_label(target: Lua53Target) -> str:
-    if target.int_size == 8:
+    if target.chip != "esp8266" or (target.int_size, target.float_size) not in ((4, 4), (8, 8)):
+        floats = "doubles" if target.float_size == 8 else "32-bit floats"
+        return f"Lua 5.3, ESP32 build ({8 * target.int_size}-bit integers, {floats})"
+    if (target.int_size, target.float_size) == (8, 8):
         return "Lua 5.3, 64-bit build (LUA_NUMBER_64BITS: 64-bit integers, doubles)"
     return "Lua 5.3, default build (32-bit integers, 32-bit floats)"
 
@@ -57,7 +60,8 @@ def _load(data: bytes, build: Build, base: int, lfs_size: int | None) -> LoadedI
     compiled out)."""
     if is_region(data):
         loaded = read_region(data)
-        if loaded.wide != (build.target.int_size == 8):
+        wide = build.target.int_size == 8 or build.target.float_size == 8
+        if loaded.wide != wide or loaded.sig_bits != build.target.flash_sig_bits:
             raise LoaderError("an LFS region of another build: this firmware would misread it")
     else:
         loaded = load_image(data, build.target, address=base)
@@ -94,8 +98,7 @@ class Summary53:
         lines.append(f"seed: 0x{loaded.seed:08x}")
         lines.append(f"timestamp: {loaded.timestamp} ({rt._utc(loaded.timestamp)})")
         lines.append(f"modules ({len(names)}): {' '.join(names)}")
-        if self.build.target.int_size == 4:
-            lines.append(f"note: {NARROW_BUILD_NOTE}")
+        lines.extend(f"note: {note}" for note in notes(self.build))
         return lines
 
 
@@ -507,7 +510,18 @@ class Lua53Device(SandboxCalls):
 
 
 def notes(build: Build) -> list[str]:
-    return [NARROW_BUILD_NOTE] if build.target.int_size == 4 else []
+    """What the host's 64-bit Lua 5.3 changes for `build`'s images."""
+    sizes = (build.target.int_size, build.target.float_size)
+    if sizes == (4, 4):
+        return [NARROW_BUILD_NOTE]
+    if sizes == (4, 8):
+        return ["luacross run executes 32-bit-integer-build images on a 64-bit Lua 5.3: "
+                "integers are 64-bit (they wrap at 2^63, not 2^31)"]  # fmt: skip
+    if sizes == (8, 4):
+        return ["luacross run executes single-float-build images on a 64-bit Lua 5.3: floats "
+                "are doubles, not C floats (a float constant is the double of its shortest "
+                "decimal: 0.1 stays 0.1)"]  # fmt: skip
+    return []
 
 
 def open_device(build: Build, **options) -> Lua53Device:
