@@ -231,32 +231,56 @@ def str2number_int(text: bytes) -> int | None:
 
 # --- scanner -----------------------------------------------------------------
 
-# Blanks, then one alternation; the group that matched (`lastindex`) picks the action.
+# What each byte can start (`_CLASS`, indexed by the byte): the scanner is one
+# loop over the source that dispatches on that class, the same in both builds
+# (mypyc compiles the indexing and table look-ups to plain C).
+_OTHER: Final = 0  # a one-byte token
+_BLANK: Final = 1  # ' ', '\t', '\v', '\f'
+_LINE: Final = 2  # '\n', '\r' (inclinenumber)
+_ALPHA: Final = 3  # a name or reserved word: [A-Za-z_]
+_DIGIT: Final = 4  # a numeral
+_DOT: Final = 5  # '.', '..', '...' or a numeral
+_MINUS: Final = 6  # '-' or a comment
+_QUOTE: Final = 7  # a short string
+_BRACKET: Final = 8  # '[' or a long string
+_COMPARE_START: Final = 9  # '=', '<', '>', '~': maybe followed by '='
+
+
+def _byte_table(*classes: tuple[bytes, int]) -> bytes:
+    table = bytearray(256)
+    for members, value in classes:
+        for byte in members:
+            table[byte] = value
+    return bytes(table)
+
+
+_LOWER: Final = b"abcdefghijklmnopqrstuvwxyz"
+_UPPER: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_CLASS: Final = _byte_table(
+    (b" \t\v\f", _BLANK),
+    (b"\n\r", _LINE),
+    (_LOWER + _UPPER + b"_", _ALPHA),
+    (b"0123456789", _DIGIT),
+    (b".", _DOT),
+    (b"-", _MINUS),
+    (b"\"'", _QUOTE),
+    (b"[", _BRACKET),
+    (b"=<>~", _COMPARE_START),
+)
+_IS_ALNUM: Final = _byte_table((_LOWER + _UPPER + b"_0123456789", 1))  # isalnum or '_'
 # llex.c's check_next tests `strchr(set, current)`, which also matches a NUL byte:
 # so after a numeral's digits a NUL counts as the exponent mark or its sign, and
 # after a '.' as another '.'; a numeral's text then ends at its first NUL (C string).
-_SCAN = re.compile(
-    rb"""
-    [ \t\v\f]*
-    (?:(\n\r?|\r\n?)                               # 1 one line break (inclinenumber)
-    |([A-Za-z_][A-Za-z0-9_]*)                       # 2 name or reserved word
-    |(\.?[0-9][0-9.]*(?:[Ee\x00][+\-\x00]?)?[A-Za-z0-9_]*)  # 3 numeral (read_numeral)
-    |(\.[.\x00][.\x00]?)                            # 4 .. or ...
-    |(--(?:\[=*\[)?)                                # 5 comment, maybe long
-    |("[^"\\\n\r]*"|'[^'\\\n\r]*')                  # 6 short string without escapes
-    |(["'])                                         # 7 short string with escapes
-    |(\[=*\[?)                                      # 8 long string or '['
-    |([=<>~]=)                                      # 9 two-char comparison
-    |(.)                                            # 10 any other byte
-    |(\Z))                                          # 11 end of the chunk
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-_NEWLINES = re.compile(rb"\n\r?|\r\n?")
+_IS_DIGIT_OR_DOT: Final = _byte_table((b"0123456789.", 1))
+_IS_EXPONENT: Final = _byte_table((b"Ee\0", 1))
+_IS_SIGN: Final = _byte_table((b"+-\0", 1))
+_IS_DOT: Final = _byte_table((b".\0", 1))
 _TO_EOL = re.compile(rb"[^\r\n]*")
+_NEWLINES = re.compile(rb"\n\r?|\r\n?")
 _ESCAPES = {ord(c): code for c, code in zip("abfnrtv", b"\a\b\f\n\r\t\v", strict=True)}
 _STRING_RUN = {ord('"'): re.compile(rb'[^"\\\n\r]+'), ord("'"): re.compile(rb"[^'\\\n\r]+")}
-_COMPARE = {b"==": TK_EQ, b"<=": TK_LE, b">=": TK_GE, b"~=": TK_NE}
+_COMPARE = {61: TK_EQ, 60: TK_LE, 62: TK_GE, 126: TK_NE}  # the byte before '='
+_QUOTES = {34: b'"', 39: b"'"}
 
 
 class _LexError(Exception):
@@ -268,61 +292,131 @@ class _LexError(Exception):
 
 def tokenize(source: bytes, chunkname: bytes, integral: bool = False) -> list[Token]:
     """Scan `source` into tokens ending with EOS (or ERROR at a lexical error)."""
-    str2number = str2number_int if integral else str2number_float
     tokens: list[Token] = []
     append = tokens.append
-    match = _SCAN.match
     line = 1
     pos = 0
+    end = len(source)
     try:
-        while True:
-            m = match(source, pos)
-            assert m is not None  # the last alternatives match any byte or the end
-            group: int = m.lastindex or 0
-            text: bytes = m.group(group)
-            pos = m.end()
-            if group == 2:
-                kind = RESERVED.get(text)
-                append(Token(kind, None, line) if kind else Token(TK_NAME, text, line))
-            elif group == 1:
+        while pos < end:
+            c = source[pos]
+            kind = _CLASS[c]
+            if kind == _BLANK:
+                pos += 1
+            elif kind == _ALPHA:
+                start = pos
+                pos += 1
+                while pos < end and _IS_ALNUM[source[pos]]:
+                    pos += 1
+                text = source[start:pos]
+                reserved = RESERVED.get(text)
+                if reserved is None:
+                    append(Token(TK_NAME, text, line))
+                else:
+                    append(Token(reserved, None, line))
+            elif kind == _LINE:
+                pos += 1
+                if pos < end:
+                    d = source[pos]
+                    if d != c and (d == 10 or d == 13):
+                        pos += 1
                 line += 1
-            elif group == 10:
-                append(Token(text[0], None, line))
-            elif group == 9:
-                append(Token(_COMPARE[text], None, line))
-            elif group == 6:
-                append(Token(TK_STRING, text[1:-1], line, text[:1]))
-            elif group == 3:
-                text = text.split(b"\0", 1)[0]
-                value = str2number(text)
-                if value is None:
+            elif kind == _OTHER:
+                append(Token(c, None, line))
+                pos += 1
+            elif kind == _COMPARE_START:
+                if pos + 1 < end and source[pos + 1] == 61:  # '='
+                    append(Token(_COMPARE[c], None, line))
+                    pos += 2
+                else:
+                    append(Token(c, None, line))
+                    pos += 1
+            elif kind == _QUOTE:
+                pos, line, body = _read_string(source, pos + 1, line, c)
+                append(Token(TK_STRING, body, line, _QUOTES[c]))
+            elif kind == _DIGIT or (
+                kind == _DOT and pos + 1 < end and 48 <= source[pos + 1] <= 57
+            ):
+                stop = _numeral_end(source, pos)
+                text = source[pos:stop]
+                nul = text.find(b"\0")
+                if nul >= 0:
+                    text = text[:nul]
+                number = str2number_int(text) if integral else str2number_float(text)
+                if number is None:
                     raise _LexError(line, "malformed number", decode(text))
-                append(Token(TK_NUMBER, value, line, text))
-            elif group == 4:
-                append(Token(TK_CONCAT if len(text) == 2 else TK_DOTS, None, line))
-            elif group == 5:
-                if len(text) > 2:  # --[==[ long comment
-                    pos, line, _ = _read_long_string(source, pos, line, len(text) - 4, False)
+                append(Token(TK_NUMBER, number, line, text))
+                pos = stop
+            elif kind == _DOT:
+                if pos + 1 < end and _IS_DOT[source[pos + 1]]:
+                    if pos + 2 < end and _IS_DOT[source[pos + 2]]:
+                        append(Token(TK_DOTS, None, line))
+                        pos += 3
+                    else:
+                        append(Token(TK_CONCAT, None, line))
+                        pos += 2
                 else:
-                    pos = _match_end(_TO_EOL, source, pos)
-            elif group == 8:
-                if text[-1] != 91:  # '['
-                    raise _LexError(line, "invalid long string delimiter", decode(text))
-                if len(text) == 1:
-                    append(Token(text[0], None, line))
+                    append(Token(46, None, line))
+                    pos += 1
+            elif kind == _MINUS:
+                if pos + 1 < end and source[pos + 1] == 45:  # '--': a comment
+                    pos += 2
+                    sep, after = _skip_sep(source, pos)
+                    if sep >= 0:
+                        pos, line, _ = _read_long_string(source, after, line, sep, False)
+                    else:
+                        m = _TO_EOL.match(source, pos)
+                        assert m is not None  # it matches the empty string
+                        pos = m.end()
                 else:
-                    pos, line, body = _read_long_string(source, pos, line, len(text) - 2, True)
-                    append(Token(TK_STRING, body, line, text))
-            elif group == 7:
-                pos, line, body = _read_string(source, pos, line, text[0])
-                append(Token(TK_STRING, body, line, text))
-            else:  # group 11
-                break
+                    append(Token(45, None, line))
+                    pos += 1
+            else:  # _BRACKET
+                sep, after = _skip_sep(source, pos)
+                if sep >= 0:
+                    raw = source[pos:after]
+                    pos, line, body = _read_long_string(source, after, line, sep, True)
+                    append(Token(TK_STRING, body, line, raw))
+                elif after == pos + 1:
+                    append(Token(91, None, line))
+                    pos = after
+                else:
+                    near = decode(source[pos:after])
+                    raise _LexError(line, "invalid long string delimiter", near)
         append(Token(TK_EOS, None, line))
     except _LexError as e:
         error = LuaSyntaxError(chunkid(chunkname), e.line, e.message, e.near)
         append(Token(TK_ERROR, error, e.line))
     return tokens
+
+
+def _skip_sep(source: bytes, pos: int) -> tuple[int, int]:
+    """skip_sep where `source[pos]` may be a '[': (the number of '=' between two
+    '[', else -1; where the opening bracket ends, or the '='s if it does not)."""
+    end = len(source)
+    if pos >= end or source[pos] != 91:
+        return -1, pos
+    p = pos + 1
+    while p < end and source[p] == 61:
+        p += 1
+    if p < end and source[p] == 91:
+        return p - pos - 1, p + 1
+    return -1, p
+
+
+def _numeral_end(source: bytes, pos: int) -> int:
+    """read_numeral from its first digit (or the '.' before it): where it ends."""
+    end = len(source)
+    pos += 1
+    while pos < end and _IS_DIGIT_OR_DOT[source[pos]]:
+        pos += 1
+    if pos < end and _IS_EXPONENT[source[pos]]:
+        pos += 1
+        if pos < end and _IS_SIGN[source[pos]]:
+            pos += 1
+    while pos < end and _IS_ALNUM[source[pos]]:
+        pos += 1
+    return pos
 
 
 def _match_end(pattern: "re.Pattern[bytes]", source: bytes, pos: int, end: int = -1) -> int:
