@@ -148,26 +148,40 @@ def str2number(text: bytes, target: Lua53Target) -> int | float | None:
 
 # --- scanner ------------------------------------------------------------------
 
-_NAME = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
-_FAST = re.compile(
-    rb"""[ \t\f\v]*(?:
-    (\n\r?|\r\n?)                                      # 1 one line break (inclinenumber)
-    |([A-Za-z_][A-Za-z0-9_]*)                           # 2 name or reserved word
-    |(==|<=|>=|~=|//|::|<<|>>|\.\.\.|\.\.)              # 3 two- or three-byte symbol
-    |(-(?!-)|\[(?![\[=])|\.(?![0-9.])|[+*/%^\#&~|<>=(){}\];:,])  # 4 one-byte symbol
-    |("[^"\\\n\r]*"|'[^'\\\n\r]*')                    # 5 short string without escapes
-    |([0-9]+)(?![0-9A-Za-z.])                            # 6 decimal integer numeral
-    |(--(?!\[=*\[)[^\r\n]*)                             # 7 a short comment
-    )?""",
-    re.VERBOSE,
+# What each byte can start (`_CLASS`, indexed by the byte): llex dispatches on
+# it first, one loop over the source in both builds (mypyc compiles the indexing
+# and the table look-ups to plain C); the rarer cases go through llex's switch.
+_SWITCH: Final = 0  # llex's switch: '=', '<', '>', '/', '~', ':', '.', '-', '[', others
+_ONE: Final = 1  # a one-byte token that never starts a longer one
+_BLANK: Final = 2  # ' ', '\t', '\v', '\f'
+_LINE: Final = 3  # '\n', '\r' (inclinenumber)
+_ALPHA: Final = 4  # a name or reserved word: [A-Za-z_]
+_DIGIT: Final = 5  # a numeral
+_QUOTE: Final = 6  # a short string
+
+
+def _byte_table(*classes: tuple[bytes, int]) -> bytes:
+    table = bytearray(256)
+    for members, value in classes:
+        for byte in members:
+            table[byte] = value
+    return bytes(table)
+
+
+_LETTERS: Final = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"
+_CLASS: Final = _byte_table(
+    (b"+*%^#&|(){}];,", _ONE),
+    (b" \t\v\f", _BLANK),
+    (b"\n\r", _LINE),
+    (_LETTERS, _ALPHA),
+    (b"0123456789", _DIGIT),
+    (b"\"'", _QUOTE),
 )
-_TWO_CHAR = {
-    b"==": TK_EQ, b"<=": TK_LE, b">=": TK_GE, b"~=": TK_NE, b"//": TK_IDIV, b"::": TK_DBCOLON,
-    b"<<": TK_SHL, b">>": TK_SHR, b"...": TK_DOTS, b"..": TK_CONCAT,
-}  # fmt: skip
+_IS_ALNUM: Final = _byte_table((_LETTERS + b"0123456789", 1))  # isalnum or '_'
+_IS_DIGIT: Final = _byte_table((b"0123456789", 1))
+_GOES_ON: Final = _byte_table((_LETTERS + b"0123456789.", 1))  # more of a numeral
 _DEC_NUMERAL = re.compile(rb"\.?[0-9](?:[eE][+-]?|[0-9a-fA-F.])*")
 _HEX_NUMERAL = re.compile(rb"0[xX](?:[pP][+-]?|[0-9a-fA-F.])*")
-_SPACES = re.compile(rb"[ \f\t\v]+")
 _TO_EOL = re.compile(rb"[^\r\n]*")
 _STRING_RUN = {ord('"'): re.compile(rb'[^"\\\n\r]+'), ord("'"): re.compile(rb"[^'\\\n\r]+")}
 _LONG_RUN = re.compile(rb"[^\]\r\n]+")
@@ -262,55 +276,54 @@ class LexState:
         src = self.source
         end = len(src)
         pos = self.pos
-        fast = _FAST.match
         while True:
-            # fast path: blanks, then a line break, a name, an operator or a short
-            # string without escapes; anything else goes through llex's switch below
-            m = fast(src, pos)
-            group = m.lastindex  # type: ignore[union-attr]
-            pos = m.end()  # type: ignore[union-attr]
-            if group is not None:
-                if group == 1:
-                    self.linenumber += 1
-                    continue
-                if group == 7:
-                    continue
-                text = m.group(group)  # type: ignore[union-attr]
-                if group == 2:
-                    self.pos = pos
-                    self.buff = text
-                    kind = RESERVED.get(text)
-                    if kind is not None:
-                        return kind, None
-                    return TK_NAME, text
-                if group == 3:
-                    self.pos = pos
-                    self.buff = b"." if text[0] == 46 else b""
-                    return _TWO_CHAR[text], None
-                if group == 4:
-                    self.pos = pos
-                    c = text[0]
-                    self.buff = b"." if c == 46 else (b"[" if c == 91 else b"")
-                    return c, None
-                if group == 5:
-                    self.pos = pos
-                    self.buff = text
-                    return TK_STRING, text[1:-1]
-                value = int(text)  # group 6
-                if value <= self.maxint:
-                    self.pos = pos
-                    self.buff = text
-                    return TK_INT, value
-                pos = m.start(group)  # type: ignore[union-attr]  # a float: the slow path
             if pos >= end:
                 self.pos = pos
                 self.buff = b""
                 return TK_EOS, None
             c = src[pos]
-            if c == 10 or c == 13:
+            kind = _CLASS[c]
+            if kind == _ALPHA:
+                start = pos
+                pos += 1
+                while pos < end and _IS_ALNUM[src[pos]]:
+                    pos += 1
+                name = src[start:pos]
+                self.pos = pos
+                self.buff = name
+                reserved = RESERVED.get(name)
+                if reserved is not None:
+                    return reserved, None
+                return TK_NAME, name
+            if kind == _BLANK:
+                pos += 1
+            elif kind == _LINE:
                 pos = self._inclinenumber(pos)
-            elif c == 32 or c == 9 or c == 12 or c == 11:
-                pos = _SPACES.match(src, pos).end()  # type: ignore[union-attr]
+            elif kind == _ONE:
+                self.pos = pos + 1
+                self.buff = b""
+                return c, None
+            elif kind == _QUOTE:
+                m = _STRING_RUN[c].match(src, pos + 1)
+                stop = m.end() if m else pos + 1
+                if stop < end and src[stop] == c:  # no escape, no line break
+                    self.pos = stop + 1
+                    text = src[pos : stop + 1]
+                    self.buff = text
+                    return TK_STRING, text[1:-1]
+                return TK_STRING, self._read_string(pos, c)
+            elif kind == _DIGIT:
+                stop = pos + 1
+                while stop < end and _IS_DIGIT[src[stop]]:
+                    stop += 1
+                if stop >= end or not _GOES_ON[src[stop]]:  # a decimal integer
+                    text = src[pos:stop]
+                    value = int(text)
+                    if value <= self.maxint:
+                        self.pos = stop
+                        self.buff = text
+                        return TK_INT, value
+                return self._read_numeral(pos)
             elif c == 45:  # '-'
                 if pos + 1 >= end or src[pos + 1] != 45:
                     self.pos = pos + 1
@@ -336,16 +349,7 @@ class LexState:
                 self.pos = pos + 1
                 self.buff = b"["
                 return 91, None
-            elif c in _NAME_START:
-                m = _NAME.match(src, pos)
-                name = m.group()  # type: ignore[union-attr]
-                self.pos = m.end()  # type: ignore[union-attr]
-                self.buff = name
-                kind = RESERVED.get(name)
-                if kind is not None:
-                    return kind, None
-                return TK_NAME, name
-            elif c in _DIGITS or (c == 46 and pos + 1 < end and src[pos + 1] in _DIGITS):
+            elif c == 46 and pos + 1 < end and _IS_DIGIT[src[pos + 1]]:
                 return self._read_numeral(pos)
             elif c == 34 or c == 39:
                 return TK_STRING, self._read_string(pos, c)
@@ -572,9 +576,6 @@ class LexState:
         self.pos = pos
         self.buff = bytes(buf)
         raise self.error(msg, token)
-
-
-_NAME_START = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 
 
 def _utf8_encode(x: int) -> bytes:
