@@ -9,7 +9,6 @@ smaller output the device can still inflate.
 
 import struct
 import zlib
-from bisect import bisect_left
 from typing import Final
 
 # Final: mypyc compiles these to constants
@@ -98,10 +97,10 @@ def _uzlib_deflate(src: bytes) -> bytes:
     The C loop's decisions, not its data structures. While it stays inside
     the 16 KiB window, a position's hash chain is the list of earlier
     positions hashed into the same bucket, newest first (no chain slot is
-    reused within the window), so each bucket keeps that list and the
-    window and 60-try limit are a bisection. Of those candidates only the
-    ones starting with the same three bytes can match, and a second list
-    per 3-byte string gives exactly them. Only an entry older than 32 KiB,
+    reused within the window), so each bucket keeps that list, with the
+    index of its first entry inside the window (which only moves forward),
+    and the candidates are its slice from there or from 60 tries back.
+    Only an entry older than 32 KiB,
     which uzlib's 15-bit offsets mistake for a nearer position, needs the
     literal walk (`_stale_candidates`, through `hash_chain`). Byte
     comparisons are batched: a candidate can only win if it matches one
@@ -117,7 +116,7 @@ def _uzlib_deflate(src: bytes) -> bytes:
     hash_shift = 24 - hash_bits
     buckets: list[list[int]] = [[] for _ in range(1 << hash_bits)]
     hash_chain = [_NULL_POSITION] * MAX_OFFSET  # uzlib's chain, absolute positions
-    trigrams: dict[int, list[int]] = {}  # positions of each 3-byte string
+    window_starts = [0] * (1 << hash_bits)  # per bucket: its first entry in the window
     chain_mask = MAX_OFFSET - 1
 
     literal_codes = _LITERAL_CODES
@@ -134,30 +133,27 @@ def _uzlib_deflate(src: bytes) -> bytes:
     while i <= limit:
         max_len = MAX_MATCH if i <= last_full else n - i
         v = (src[i] << 16) | (src[i + 1] << 8) | src[i + 2]
-        bucket = buckets[((v >> hash_shift) - v) & hash_mask]
-        first = len(bucket) - MAX_CHAIN
-        if first < 0:
-            first = 0
-        start = bisect_left(bucket, i - MAX_OFFSET, first)
-        # only positions with the same three bytes can match: walk those
-        same = trigrams.get(v)
-        candidates: list[int]  # newest first
-        if same is None:
-            trigrams[v] = [i]
-            candidates = []
-        else:
-            if start < len(bucket):
-                candidates = same[bisect_left(same, bucket[start]) :]
-                candidates.reverse()
-            else:
-                candidates = []
-            same.append(i)
+        key = ((v >> hash_shift) - v) & hash_mask
+        bucket = buckets[key]
+        size = len(bucket)
+        # the window's first entry: the bucket only grows and the window only
+        # moves on, so that index only moves forward
+        low = i - MAX_OFFSET
+        start = window_starts[key]
+        while start < size and bucket[start] < low:
+            start += 1
+        window_starts[key] = start
+        first = size - MAX_CHAIN
+        if start < first:
+            start = first
+        # newest first; one with other first bytes fails the first comparison
+        candidates = bucket[: start - 1 : -1] if start else bucket[::-1]
         # tries left and an entry below the window: C walks on if it is stale
-        if start > first and i - bucket[start - 1] > OFFSET16_MASK + 1:
+        if start > first and start > 0 and i - bucket[start - 1] > OFFSET16_MASK + 1:
             candidates += _stale_candidates(
-                i, bucket[start - 1], hash_chain, MAX_CHAIN - (len(bucket) - start)
+                i, bucket[start - 1], hash_chain, MAX_CHAIN - (size - start)
             )
-        hash_chain[i & chain_mask] = bucket[-1] if bucket else _NULL_POSITION
+        hash_chain[i & chain_mask] = bucket[-1] if size else _NULL_POSITION
         bucket.append(i)
 
         match_len = MIN_MATCH - 1
