@@ -6,17 +6,22 @@ The flow mirrors `luac.c`'s `pmain`: load every input (source or `.lc`),
 combine the mains, then list and/or write a `.lc` file or an LFS image.
 """
 
+from __future__ import annotations
+
 import os
 import sys
 import time
-from collections.abc import Sequence
 from importlib import import_module
-from types import ModuleType
-from typing import Any
 
 from lfs_format.errors import LuacrossError
 from lfs_format.target import CHIPS, FLOAT, INT, TARGETS, Lua53Target, Target
 from luacross.output import OutputError, write_output, write_stdout  # noqa: F401 (API)
+
+TYPE_CHECKING = False  # typing is not imported for `luacross -v`
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from types import ModuleType
+    from typing import Any
 
 LUA_SIGNATURE = b"\x1bLua"
 STDIN = None  # the input name luac.cross gives to `-`
@@ -39,7 +44,7 @@ LUA_VERSIONS = {"5.1": "5.1", "51": "5.1", "5.3": "5.3", "53": "5.3"}  # `--lua`
 
 def select_target(
     lua: str = "5.1", numbers: str | None = None, integral: bool = False, chip: str = "esp8266"
-) -> "Target | Lua53Target":
+) -> Target | Lua53Target:
     """The build a command compiles for, from `--lua`, `--numbers`, `--int` and `--chip`.
 
     Lua 5.1: the float build, or with `integral` the integer build.
@@ -69,7 +74,7 @@ def select_target(
     return target
 
 
-def core_of(target: "Target | Lua53Target") -> ModuleType:
+def core_of(target: Target | Lua53Target) -> ModuleType:
     """The core module that serves `target` (`target.core`), imported on first use.
 
     Every core offers the same functions (`load_inputs`, `combine`,
@@ -115,7 +120,7 @@ def read_input(path: str | None) -> tuple[bytes, bytes]:
     return data, chunkname
 
 
-def compile_files(paths: Sequence[str | None], target: "Target | Lua53Target") -> list[Any]:
+def compile_files(paths: Sequence[str | None], target: Target | Lua53Target) -> list[Any]:
     """Load every input (source or precompiled) in the order luac.cross loads them;
     `None` is stdin."""
     return core_of(target).load_inputs(paths, target)  # type: ignore[no-any-return]
@@ -141,18 +146,18 @@ def image_timestamp() -> int:
     return int(time.time())
 
 
-def combine(protos: list[Any], *, lookup: bool, target: "Target | Lua53Target") -> Any:
+def combine(protos: list[Any], *, lookup: bool, target: Target | Lua53Target) -> Any:
     """The main function to dump: luac.c's `combine` (type 0, or type 1 lookup)."""
     timestamp = image_timestamp() if lookup else 0
     return core_of(target).combine(protos, lookup=lookup, timestamp=timestamp, target=target)
 
 
-def list_chunk(main: Any, *, full: bool, target: "Target | Lua53Target") -> bytes:
+def list_chunk(main: Any, *, full: bool, target: Target | Lua53Target) -> bytes:
     """The `-l` (or with `full`, `-l -l`) listing of `main`, as the bytes luac.cross prints."""
     return core_of(target).list_chunk(main, full=full, target=target)  # type: ignore[no-any-return]
 
 
-def dump_lc(main: Any, target: "Target | Lua53Target", *, strip: bool = False) -> bytes:
+def dump_lc(main: Any, target: Target | Lua53Target, *, strip: bool = False) -> bytes:
     """The `.lc` bytes of `main` for `target`."""
     return core_of(target).dump_lc(main, target, strip=strip)  # type: ignore[no-any-return]
 
@@ -172,7 +177,7 @@ class ImageResult:
 
 def build_image(
     main: Any,
-    target: "Target | Lua53Target",
+    target: Target | Lua53Target,
     *,
     address: int | None = None,
     best: bool = False,

@@ -12,7 +12,6 @@ exit 1; an existing output file is never left half-written.
 """
 
 import os
-import re
 import sys
 
 from lfs_format.errors import LuacrossError
@@ -128,7 +127,7 @@ class Options:
         self.partition_table: str | None = None  # --partition-table: -m from its LFS partition
 
 
-_NUMBER = re.compile(r"\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)([kKmM]?)")
+_NUMBER = r"\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)([kKmM]?)"  # re: imported when used
 
 
 def parse_number(text: str, what: str, *, sizes: bool = False) -> int:
@@ -137,7 +136,9 @@ def parse_number(text: str, what: str, *, sizes: bool = False) -> int:
     With `sizes`, a K or M suffix multiplies by 1024 or 1024*1024 (`64K`).
     Unlike strtol, trailing garbage or no digits at all is an error, not 0.
     """
-    match = _NUMBER.fullmatch(text)
+    import re
+
+    match = re.fullmatch(_NUMBER, text)
     if not match or (match.group(3) and not sizes):
         raise UsageError(f"'{what}' needs a number, not '{text}'")
     sign, digits, suffix = match.groups()

@@ -8,15 +8,18 @@ This one follows app/lua/luac_cross/luac.c over the 5.1 compiler
 (`lfs_format.lc`, `lfs_format.image`).
 """
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from __future__ import annotations
 
 from lfs_format.errors import LcFormatError, LuacrossError
-from lfs_format.lua51 import lc
-from lfs_format.lua51.proto import Proto
-from lfs_format.target import Target
 
+# `luacross -v` needs only this module's constants: the formats and the compiler
+# are imported where they are used (annotations are not evaluated)
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from lfs_format.lua51.proto import Proto
+    from lfs_format.target import Target
     from luacross.api import ImageResult
 
 VERSION_TEXT = "Lua 5.1.4  Copyright (C) 1994-2011 Lua.org, PUC-Rio"  # LUA_RELEASE, LUA_COPYRIGHT
@@ -66,7 +69,7 @@ def check_options(
 
 def load_chunk(data: bytes, chunkname: bytes, target: Target) -> Proto:
     """Compile source, or read a precompiled chunk (lua_load's choice by first byte)."""
-    if data.startswith(lc.LUA_SIGNATURE[:1]):
+    if data.startswith(b"\x1b"):  # LUA_SIGNATURE[0]
         return read_precompiled(data, chunkname, target)
     from luacross.lua51.parser import compile_source  # the compiler is only loaded when needed
 
@@ -84,6 +87,7 @@ def load_chunk(data: bytes, chunkname: bytes, target: Target) -> Proto:
 def read_precompiled(data: bytes, chunkname: bytes, target: Target) -> Proto:
     """Read a `.lc` input as the target's lundump does: its header is checked
     first, and an INT chunk loads into the float build (numbers converted)."""
+    from lfs_format.lua51 import lc
     from luacross.api import ChunkError
 
     name = chunkname[1:] if chunkname[:1] in (b"@", b"=") else chunkname
@@ -124,6 +128,8 @@ def list_chunk(main: Proto, *, full: bool, target: Target) -> bytes:
 
 def dump_lc(main: Proto, target: Target, *, strip: bool = False) -> bytes:
     """The `.lc` bytes of `main` for `target`."""
+    from lfs_format.lua51 import lc
+
     return lc.dump_chunk(main, target, strip=strip)
 
 
@@ -136,7 +142,7 @@ def build_image(
     strip_image: bool = False,
     seed: int | None = None,
     strip: bool = False,
-) -> "ImageResult":
+) -> ImageResult:
     """Lay out `main` (a lookup main) as an LFS image; compress it unless absolute.
     5.1 images have no `seed`; `strip` (`-s`) strips the image's functions
     where the target's luac.cross does (ESP32), else it is ignored."""
