@@ -68,11 +68,12 @@ def _fixed_distance_codes() -> list[tuple[int, int]]:
     """(bits, count) of distance 1..MAX_OFFSET: 5-bit symbol then its extra bits."""
     codes = [(0, 0)]
     for symbol, extra in enumerate(_DIST_EXTRA_BITS):
+        if len(codes) > MAX_OFFSET:
+            break
         code = _reversed_bits(symbol, 5)
-        for value in range(1 << extra):
-            if len(codes) > MAX_OFFSET:
-                return codes
-            codes.append((code | value << 5, 5 + extra))
+        nbits = 5 + extra
+        codes += [(code | value << 5, nbits) for value in range(1 << extra)]
+    del codes[MAX_OFFSET + 1 :]
     return codes
 
 

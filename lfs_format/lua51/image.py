@@ -12,11 +12,10 @@ relocate the image wherever its LFS partition is mapped (`4*v + base`).
 import struct
 import sys
 from array import array
-from dataclasses import dataclass
 
 from ..errors import ImageError
 from ..target import Target
-from .image_structs import (
+from .flash_layout import (
     FLASH_HEADER_WORDS,
     FLASH_SIG_ABSOLUTE,
     FLASH_TS_WORDS,
@@ -47,19 +46,37 @@ def _words(nbytes: int) -> int:
     return (nbytes + WORD - 1) // WORD
 
 
-@dataclass(slots=True)
 class FlashImage:
     """A built image in position-independent form.
 
     `words` holds the image with addresses as word indices, `tags` one bit
     per word that is an address. `absolute_addr` is set for `-a` images;
     `absolute_image()` then gives the raw bytes luac.cross writes.
+    (A plain class: importing dataclasses costs more than a small build.)
     """
 
-    target: Target
-    words: array  # array("I") of flash_size // 4 words
-    tags: bytearray  # relocation bitmap, little-endian words
-    absolute_addr: int | None = None
+    __slots__ = ("target", "words", "tags", "absolute_addr")
+
+    def __init__(
+        self, target: Target, words: array, tags: bytearray, absolute_addr: int | None = None
+    ) -> None:
+        self.target = target
+        self.words = words  # array("I") of flash_size // 4 words
+        self.tags = tags  # relocation bitmap, little-endian words
+        self.absolute_addr = absolute_addr
+
+    def __repr__(self) -> str:
+        return (
+            f"FlashImage(target={self.target!r}, words={self.words!r}, "
+            f"tags={self.tags!r}, absolute_addr={self.absolute_addr!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not FlashImage:
+            return NotImplemented
+        return (self.target, self.words, self.tags, self.absolute_addr) == (
+            other.target, other.words, other.tags, other.absolute_addr
+        )  # fmt: skip
 
     @property
     def flash_size(self) -> int:
