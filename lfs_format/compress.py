@@ -259,10 +259,10 @@ def compress_both(data: bytes, with_default: bool = True) -> tuple[bytes, bytes]
     make one (a repeat of the first byte), so byte 0 goes in a stored block of
     its own and zlib starts after it with an empty window: its matches reach
     back at most to its own first byte, which is output byte 1 for the device.
-    The zlib tries run in threads (zlib releases the GIL while it deflates),
-    then uzlib in this one: a compiled uzlib loop never lets them back in.
+    The zlib tries run in threads (zlib releases the GIL while it deflates)
+    and uzlib in this one once they are all deflating.
     """
-    from threading import Thread
+    from threading import Event, Thread
 
     if not data:
         member = uzlib_compress(data)
@@ -270,19 +270,28 @@ def compress_both(data: bytes, with_default: bool = True) -> tuple[bytes, bytes]
     body = data[1:]
     settings = best_settings(len(body))
     results: list[bytes] = [b""] * len(settings)
+    deflating = [Event() for _ in settings]
 
     def attempt(index: int) -> None:
-        results[index] = _zlib_raw(body, *settings[index])
+        mem_level, strategy = settings[index]
+        compressor = zlib.compressobj(9, zlib.DEFLATED, -14, mem_level, strategy)
+        deflating[index].set()  # from here this thread holds the GIL only to return
+        results[index] = compressor.compress(body) + compressor.flush()
 
     threads = [Thread(target=attempt, args=(i,)) for i in range(len(settings))]
     for thread in threads:
         thread.start()
+    for event in deflating:
+        event.wait()
+    # uzlib alongside: every zlib try is inside its deflate, which releases the GIL
+    # (a compiled uzlib loop never hands it back before it is done)
+    default = uzlib_compress(data) if with_default else b""
     for thread in threads:
         thread.join()
     # stored block: BFINAL=0 BTYPE=00, LEN=1, NLEN, the byte (header is byte aligned)
     head = bytes((0x00, 0x01, 0x00, 0xFE, 0xFF, data[0]))
     best = _gzip_member(head + min(results, key=len), data)
-    return (uzlib_compress(data) if with_default else b""), best
+    return default, best
 
 
 # Z_FILTERED only wins on small inputs: on every image over 32 KiB measured its
@@ -302,8 +311,3 @@ def best_settings(size: int) -> list[tuple[int, int]]:
     if size <= FILTERED_MAX_BYTES:
         strategies.append(zlib.Z_FILTERED)
     return [(mem_level, strategy) for mem_level in (8, 9) for strategy in strategies]
-
-
-def _zlib_raw(data: bytes, mem_level: int, strategy: int) -> bytes:
-    compressor = zlib.compressobj(9, zlib.DEFLATED, -14, mem_level, strategy)
-    return compressor.compress(data) + compressor.flush()
