@@ -43,6 +43,7 @@ import struct
 import sys
 from array import array
 from collections.abc import Callable
+from typing import cast
 
 from ..errors import LcFormatError, LcMemoryError
 from ..target import FLOAT, HOST, INT, Target
@@ -237,9 +238,10 @@ class _Dumper:
         for value in f.constants:
             kind = type(value)  # exact types: bool is a subclass of int
             if kind is bytes:
+                text = cast(bytes, value)
                 out.append(LUA_TSTRING)
-                out += pack_sizet(len(value) + 1)
-                out += value
+                out += pack_sizet(len(text) + 1)
+                out += text
                 out.append(0)
             elif kind is _NullString:
                 out.append(LUA_TSTRING)
@@ -249,10 +251,10 @@ class _Dumper:
                     out.append(0)
             elif kind is float or kind is int:
                 out.append(LUA_TNUMBER)
-                out += pack_number(self.target_number(value))
+                out += pack_number(self.target_number(cast("int | float", value)))
             elif kind is bool:
                 out.append(LUA_TBOOLEAN)
-                out.append(value)
+                out.append(1 if value else 0)
             elif value is None:
                 out.append(LUA_TNIL)
             else:
@@ -413,7 +415,7 @@ class _Loader:
 
     def load_int(self) -> int:
         start = self.pos
-        (value,) = self.int.unpack(self.load_block(4))
+        value: int = self.int.unpack(self.load_block(4))[0]
         if value < 0:
             raise LcFormatError("bad integer", start)
         return value
@@ -439,17 +441,18 @@ class _Loader:
     def load_number(self) -> int | float:
         if self.number is None:
             return 0  # lundump leaves the value undefined and reads nothing
-        (value,) = self.number.unpack(self.load_block(self.number.size))
+        value: int | float = self.number.unpack(self.load_block(self.number.size))[0]
         if self.convert_number is not None:
-            return self.convert_number(value)
+            return self.convert_number(int(value))  # toflt: the chunk's numbers are integers
         return value
 
     def load_function(self, parent_source: bytes, depth: int) -> Proto:
         start = self.pos
         if _LOAD_CCALLS + depth + 1 > LUAI_MAXCCALLS:
             raise LcFormatError("code too deep", start)
-        source = self.load_string()
-        f = Proto(source=parent_source if source is None else source)
+        loaded = self.load_string()
+        source = parent_source if loaded is None else loaded
+        f = Proto(source=source)
         f.linedefined = self.load_int()
         f.lastlinedefined = self.load_int()
         f.nups = self.load_byte()
@@ -458,7 +461,7 @@ class _Loader:
         f.maxstacksize = self.load_byte()
         self.load_code(f)
         self.load_constants(f)
-        f.protos = [self.load_function(f.source, depth + 1) for _ in range(self.load_int())]
+        f.protos = [self.load_function(source, depth + 1) for _ in range(self.load_int())]
         self.load_debug(f)
         if check_code(f) is not None:  # check_code(f) says why
             raise LcFormatError("bad code", start)
@@ -512,7 +515,9 @@ class _Loader:
         for _ in range(self.load_int()):
             varname = self.load_string()  # NULL names load (the listing cannot show them)
             f.locvars.append(LocVar(varname, self.load_int(), self.load_int()))
-        f.upvalues = [self.load_string() for _ in range(self.load_int())]
+        # NULL names load as None (Proto's type says bytes: the compiler never makes them)
+        f.upvalues = cast("list[bytes]", [self.load_string() for _ in range(self.load_int())])
+
 
 
 class _NullString(bytes):
