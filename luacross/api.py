@@ -74,7 +74,8 @@ def core_of(target: "Target | Lua53Target") -> ModuleType:
 
     Every core offers the same functions (`load_inputs`, `combine`,
     `list_chunk`, `dump_lc`, `build_image`, `check_options`) and constants
-    (`VERSION_TEXT`, `DEFAULT_OUTPUT`, `LUAC_OPTIONS`, `DASH_OUTPUT_NAMES`).
+    (`DEFAULT_OUTPUT`, `LUAC_OPTIONS`, `DASH_OUTPUT_NAMES`); the `-v` text is
+    the target's (`Target.version`).
     """
     return import_module(target.core)
 

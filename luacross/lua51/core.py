@@ -1,7 +1,7 @@
 """NodeMCU's Lua 5.1 core as `luacross.api` drives it (`Target.core`).
 
-Every core module offers the same small set: `VERSION_TEXT`, `DEFAULT_OUTPUT`,
-`LUAC_OPTIONS`, `DASH_OUTPUT_NAMES`, `check_options`, `load_inputs`, `combine`, `list_chunk`,
+Every core module offers the same small set: `DEFAULT_OUTPUT`, `LUAC_OPTIONS`,
+`DASH_OUTPUT_NAMES`, `check_options`, `load_inputs`, `combine`, `list_chunk`,
 `dump_lc` and `build_image`; the API picks the module once, from the target.
 This one follows app/lua/luac_cross/luac.c over the 5.1 compiler
 (`luacross.parser`, `luacross.combine`, `luacross.listing`) and formats
@@ -19,7 +19,6 @@ from lfs_format.target import Target
 if TYPE_CHECKING:
     from luacross.api import ImageResult
 
-VERSION_TEXT = "Lua 5.1.4  Copyright (C) 1994-2011 Lua.org, PUC-Rio"  # LUA_RELEASE, LUA_COPYRIGHT
 DEFAULT_OUTPUT = "luac.out"
 LUAC_OPTIONS: frozenset[str] = frozenset()  # luac.c options beyond those both cores share
 DASH_OUTPUT_NAMES = True  # `-o -x` writes a file named "-x"

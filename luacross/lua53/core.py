@@ -1,7 +1,7 @@
 """NodeMCU's Lua 5.3 core as `luacross.api` drives it (`Lua53Target.core`).
 
-Every core module offers the same small set: `VERSION_TEXT`, `DEFAULT_OUTPUT`,
-`LUAC_OPTIONS`, `DASH_OUTPUT_NAMES`, `check_options`, `load_inputs`, `combine`, `list_chunk`,
+Every core module offers the same small set: `DEFAULT_OUTPUT`, `LUAC_OPTIONS`,
+`DASH_OUTPUT_NAMES`, `check_options`, `load_inputs`, `combine`, `list_chunk`,
 `dump_lc` and `build_image`; the API picks the module once, from the target.
 This one follows app/lua53/host/luac.c (`pmain`, `combine`) and lauxlib.c's
 `luaL_loadfilex` over the 5.3 compiler and format 10.
@@ -18,7 +18,6 @@ from lfs_format.target import Lua53Target
 if TYPE_CHECKING:
     from luacross.api import ImageResult
 
-VERSION_TEXT = "Lua 5.3.6  Copyright (C) 1994-2020 Lua.org, PUC-Rio"  # LUA_COPYRIGHT
 DEFAULT_OUTPUT = "luac.cross.out"  # PROGNAME ".out"
 LUAC_OPTIONS = frozenset({"-F"})  # luac.c options beyond those both cores share
 DASH_OUTPUT_NAMES = False  # `-o -x` is a usage error ("'-o' needs argument")
