@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from lfs_format.errors import LuacrossError
-from lfs_format.target import CHIPS, FLOAT, INT, TARGETS, Lua53Target, Target
+from lfs_format.target import CHIPS, TARGETS, Lua53Target, Target
 from luacross.output import OutputError, write_output, write_stdout  # noqa: F401 (API)
 
 LUA_SIGNATURE = b"\x1bLua"
@@ -28,10 +28,6 @@ class InputError(LuacrossError):
 
 class ChunkError(LuacrossError):
     """A precompiled input rejected as lundump rejects it."""
-
-
-def target_for(integral: bool) -> Target:
-    return INT if integral else FLOAT
 
 
 LUA_VERSIONS = {"5.1": "5.1", "51": "5.1", "5.3": "5.3", "53": "5.3"}  # `--lua` spellings

@@ -211,10 +211,6 @@ def create_abx(op: int, a: int, bx: int) -> int:
     return op | (a << POS_A) | (bx << POS_BX)
 
 
-def create_ax(op: int, ax: int) -> int:
-    return op | (ax << POS_AX)
-
-
 def get_opcode(i: int) -> int:
     return i & 0x3F
 
@@ -241,30 +237,6 @@ def getarg_sbx(i: int) -> int:
 
 def getarg_ax(i: int) -> int:
     return (i >> POS_AX) & MAXARG_AX
-
-
-def setarg_a(i: int, v: int) -> int:
-    return (i & ~(MAXARG_A << POS_A)) | ((v & MAXARG_A) << POS_A)
-
-
-def setarg_b(i: int, v: int) -> int:
-    return (i & ~(MAXARG_B << POS_B)) | ((v & MAXARG_B) << POS_B)
-
-
-def setarg_c(i: int, v: int) -> int:
-    return (i & ~(MAXARG_C << POS_C)) | ((v & MAXARG_C) << POS_C)
-
-
-def setarg_bx(i: int, v: int) -> int:
-    return (i & ~(MAXARG_BX << POS_BX)) | ((v & MAXARG_BX) << POS_BX)
-
-
-def setarg_sbx(i: int, v: int) -> int:
-    return setarg_bx(i, v + MAXARG_SBX)
-
-
-def set_opcode(i: int, op: int) -> int:
-    return (i & ~0x3F) | (op & 0x3F)
 
 
 def isk(x: int) -> bool:
