@@ -67,10 +67,14 @@ from lfs_format.lua51.loader import (
 )
 from lfs_format.lua51.proto import Proto
 from lfs_format.target import HOST, Target
-from luacross.device.vm import HOOK_COUNT, LuaRuntimeError, SandboxCalls
-from luacross.device.vm import Hidden as _Hidden
-from luacross.device.vm import results as _results
-from luacross.device.vm import text as _text
+from luacross.device.vm import (
+    HOOK_COUNT,
+    Hidden as _Hidden,
+    LuaRuntimeError,
+    SandboxCalls,
+    results as _results,
+    text as _text,
+)
 
 DEFAULT_LFS_BASE = 0x40220000  # mapped address of the partition (ESP8266 IROM)
 FLASH_MAPPING = 0x40200000  # ESP8266: mapped = physical + this

@@ -3,10 +3,43 @@
 Facts from NodeMCU's app/lua53 `lopcodes.h`/`lopcodes.c`. Field layout: op
 bits 0-5, A 6-13, C 14-22, B 23-31; Bx = bits 14-31, sBx = Bx - MAXARG_sBx,
 Ax = bits 6-31. Everything that encodes or decodes an instruction word goes
-through the helpers here.
+through the helpers here and those of `lfs_format.instruction` (the word both
+cores share), re-exported here.
 """
 
 from enum import IntEnum
+from typing import Final
+
+from lfs_format.instruction import (  # the shared instruction word, re-exported
+    BITRK as BITRK,
+    MAXARG_A as MAXARG_A,
+    MAXARG_B as MAXARG_B,
+    MAXARG_BX as MAXARG_BX,
+    MAXARG_C as MAXARG_C,
+    MAXARG_SBX as MAXARG_SBX,
+    MAXINDEXRK as MAXINDEXRK,
+    NO_REG as NO_REG,
+    POS_A as POS_A,
+    POS_B as POS_B,
+    POS_BX as POS_BX,
+    POS_C as POS_C,
+    POS_OP as POS_OP,
+    SIZE_A as SIZE_A,
+    SIZE_B as SIZE_B,
+    SIZE_BX as SIZE_BX,
+    SIZE_C as SIZE_C,
+    SIZE_OP as SIZE_OP,
+    create_abc as create_abc,
+    create_abx as create_abx,
+    get_opcode as get_opcode,
+    getarg_a as getarg_a,
+    getarg_b as getarg_b,
+    getarg_bx as getarg_bx,
+    getarg_c as getarg_c,
+    getarg_sbx as getarg_sbx,
+    isk as isk,
+    rkask as rkask,
+)
 
 
 class OpCode(IntEnum):
@@ -173,25 +206,10 @@ def test_tmode(op: int) -> bool:
     return bool(OPMODES[op] & (1 << 7))
 
 
-# instruction fields (lopcodes.h)
-SIZE_C, SIZE_B, SIZE_A, SIZE_OP = 9, 9, 8, 6
-SIZE_BX = SIZE_C + SIZE_B
-SIZE_AX = SIZE_C + SIZE_B + SIZE_A
-POS_OP = 0
-POS_A = POS_OP + SIZE_OP
-POS_C = POS_A + SIZE_A
-POS_B = POS_C + SIZE_C
-POS_BX = POS_C
-POS_AX = POS_A
-MAXARG_BX = (1 << SIZE_BX) - 1
-MAXARG_SBX = MAXARG_BX >> 1
-MAXARG_AX = (1 << SIZE_AX) - 1
-MAXARG_A = (1 << SIZE_A) - 1
-MAXARG_B = (1 << SIZE_B) - 1
-MAXARG_C = (1 << SIZE_C) - 1
-NO_REG = MAXARG_A
-BITRK = 1 << (SIZE_B - 1)  # an RK operand >= BITRK names constant (x - BITRK)
-MAXINDEXRK = BITRK - 1
+# the Ax field, 5.3's alone (lopcodes.h)
+SIZE_AX: Final = SIZE_C + SIZE_B + SIZE_A
+POS_AX: Final = POS_A
+MAXARG_AX: Final = (1 << SIZE_AX) - 1
 LFIELDS_PER_FLUSH = 50
 
 # compiler limits (stock 5.3.6, unchanged in NodeMCU)
@@ -203,49 +221,9 @@ LUAI_MAXSHORTLEN = 40  # llimits.h
 MAX_INT = 2**31 - 1  # llimits.h INT_MAX
 
 
-def create_abc(op: int, a: int, b: int, c: int) -> int:
-    return op | (a << POS_A) | (b << POS_B) | (c << POS_C)
-
-
-def create_abx(op: int, a: int, bx: int) -> int:
-    return op | (a << POS_A) | (bx << POS_BX)
-
-
-def get_opcode(i: int) -> int:
-    return i & 0x3F
-
-
-def getarg_a(i: int) -> int:
-    return (i >> POS_A) & MAXARG_A
-
-
-def getarg_b(i: int) -> int:
-    return (i >> POS_B) & MAXARG_B
-
-
-def getarg_c(i: int) -> int:
-    return (i >> POS_C) & MAXARG_C
-
-
-def getarg_bx(i: int) -> int:
-    return (i >> POS_BX) & MAXARG_BX
-
-
-def getarg_sbx(i: int) -> int:
-    return getarg_bx(i) - MAXARG_SBX
-
-
 def getarg_ax(i: int) -> int:
     return (i >> POS_AX) & MAXARG_AX
 
 
-def isk(x: int) -> bool:
-    return bool(x & BITRK)
-
-
 def indexk(r: int) -> int:
     return r & ~BITRK
-
-
-def rkask(x: int) -> int:
-    return x | BITRK
