@@ -42,3 +42,7 @@ def test_final_constants_match_their_enums():
             assert getattr(lexer, f"TK_{kind.name}") == kind
     for op in opcodes.OpCode:
         assert getattr(opcodes, f"OP_{op.name}") == op
+    from lfs_format.lua53 import opcodes as opcodes53
+
+    for op53 in opcodes53.OpCode:
+        assert getattr(opcodes53, f"OP_{op53.name}") == op53

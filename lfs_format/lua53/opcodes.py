@@ -94,15 +94,55 @@ class OpCode(IntEnum):
 
 NUM_OPCODES = len(OpCode)
 
-# lopcodes.h's OP_* names as plain ints for the compiler's hot paths
-(
-    OP_MOVE, OP_LOADK, OP_LOADKX, OP_LOADBOOL, OP_LOADNIL, OP_GETUPVAL, OP_GETTABUP,
-    OP_GETTABLE, OP_SETTABUP, OP_SETUPVAL, OP_SETTABLE, OP_NEWTABLE, OP_SELF, OP_ADD,
-    OP_SUB, OP_MUL, OP_MOD, OP_POW, OP_DIV, OP_IDIV, OP_BAND, OP_BOR, OP_BXOR, OP_SHL,
-    OP_SHR, OP_UNM, OP_BNOT, OP_NOT, OP_LEN, OP_CONCAT, OP_JMP, OP_EQ, OP_LT, OP_LE,
-    OP_TEST, OP_TESTSET, OP_CALL, OP_TAILCALL, OP_RETURN, OP_FORLOOP, OP_FORPREP,
-    OP_TFORCALL, OP_TFORLOOP, OP_SETLIST, OP_CLOSURE, OP_VARARG, OP_EXTRAARG,
-) = map(int, OpCode)  # fmt: skip
+# lopcodes.h's OP_* names as Final ints, which mypyc compiles to constants (a module
+# global is a dict lookup in compiled code; tests/test_types.py checks them)
+OP_MOVE: Final = 0
+OP_LOADK: Final = 1
+OP_LOADKX: Final = 2
+OP_LOADBOOL: Final = 3
+OP_LOADNIL: Final = 4
+OP_GETUPVAL: Final = 5
+OP_GETTABUP: Final = 6
+OP_GETTABLE: Final = 7
+OP_SETTABUP: Final = 8
+OP_SETUPVAL: Final = 9
+OP_SETTABLE: Final = 10
+OP_NEWTABLE: Final = 11
+OP_SELF: Final = 12
+OP_ADD: Final = 13
+OP_SUB: Final = 14
+OP_MUL: Final = 15
+OP_MOD: Final = 16
+OP_POW: Final = 17
+OP_DIV: Final = 18
+OP_IDIV: Final = 19
+OP_BAND: Final = 20
+OP_BOR: Final = 21
+OP_BXOR: Final = 22
+OP_SHL: Final = 23
+OP_SHR: Final = 24
+OP_UNM: Final = 25
+OP_BNOT: Final = 26
+OP_NOT: Final = 27
+OP_LEN: Final = 28
+OP_CONCAT: Final = 29
+OP_JMP: Final = 30
+OP_EQ: Final = 31
+OP_LT: Final = 32
+OP_LE: Final = 33
+OP_TEST: Final = 34
+OP_TESTSET: Final = 35
+OP_CALL: Final = 36
+OP_TAILCALL: Final = 37
+OP_RETURN: Final = 38
+OP_FORLOOP: Final = 39
+OP_FORPREP: Final = 40
+OP_TFORCALL: Final = 41
+OP_TFORLOOP: Final = 42
+OP_SETLIST: Final = 43
+OP_CLOSURE: Final = 44
+OP_VARARG: Final = 45
+OP_EXTRAARG: Final = 46
 
 # luaP_opnames: the names listings print
 OPNAMES: tuple[str, ...] = tuple(op.name for op in OpCode)
@@ -210,15 +250,15 @@ def test_tmode(op: int) -> bool:
 SIZE_AX: Final = SIZE_C + SIZE_B + SIZE_A
 POS_AX: Final = POS_A
 MAXARG_AX: Final = (1 << SIZE_AX) - 1
-LFIELDS_PER_FLUSH = 50
+LFIELDS_PER_FLUSH: Final = 50
 
 # compiler limits (stock 5.3.6, unchanged in NodeMCU)
-MAXVARS = 200  # lparser.c
-MAXUPVAL = 255  # lfunc.h
-LUAI_MAXCCALLS = 200  # llimits.h
-MAXREGS = 255  # lcode.c
-LUAI_MAXSHORTLEN = 40  # llimits.h
-MAX_INT = 2**31 - 1  # llimits.h INT_MAX
+MAXVARS: Final = 200  # lparser.c
+MAXUPVAL: Final = 255  # lfunc.h
+LUAI_MAXCCALLS: Final = 200  # llimits.h
+MAXREGS: Final = 255  # lcode.c
+LUAI_MAXSHORTLEN: Final = 40  # llimits.h
+MAX_INT: Final = 2**31 - 1  # llimits.h INT_MAX
 
 
 def getarg_ax(i: int) -> int:
