@@ -253,7 +253,9 @@ def run(
     image: Annotated[Path, typer.Argument(metavar="IMAGE", help="LFS image to load, boot and run")],
     module: Annotated[
         str | None,
-        typer.Argument(metavar="MODULE", help="module to run (default: _init if present)"),
+        typer.Argument(
+            metavar="MODULE", help="module to run after the start-up (init.lua, else _init)"
+        ),
     ] = None,
     code: Annotated[
         str | None, typer.Option("--code", metavar="CODE", help="Lua code to run after boot")

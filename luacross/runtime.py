@@ -205,7 +205,7 @@ def check_image(
 # upvalues here (the firmware's debug library cannot read upvalues).
 _FIRMWARE = r"""
 local index, config, capture, reload, readfile, integral, romstrings, tick, hookcount,
-      shared_node, shared_getstrings, shared_file, fsops = ...
+      shared_calls, shared_node, shared_getstrings, shared_file, fsops = ...
 local G = _G
 local type, select, unpack, xpcall, pcall, error, tostring, next, pairs, ipairs =
       type, select, unpack, xpcall, pcall, error, tostring, next, pairs, ipairs
@@ -221,6 +221,7 @@ local string, table, coroutine, math, package = string, table, coroutine, math, 
 local registry = debug.getregistry()
 local pobject = rawget(registry, "POBJECT")
 if pobject then pobject.__metatable = false end
+local print, handler, limit, hook = shared_calls(capture, pobject, tick, hookcount)
 
 local function typename(n, ...)
   if select("#", ...) < n then return "no value" end
@@ -255,17 +256,7 @@ for _, name in ipairs{"assert", "collectgarbage", "error", "gcinfo", "getfenv",
   ROM[name] = G[name]
 end
 
-function ROM.print(...)               -- luaB_print, into LfsDevice.output
-  local tostr, parts = G.tostring, {}
-  for i = 1, select("#", ...) do
-    local s = tostr((select(i, ...)))
-    if type(s) ~= "string" then
-      error("'tostring' must return a string to 'print'", 2)
-    end
-    parts[i] = s
-  end
-  capture(concat(parts, "\t"))
-end
+ROM.print = print                     -- into LfsDevice.output
 
 function ROM.loadstring(...)
   local s = checkstring(1, "loadstring", ...)
@@ -409,18 +400,6 @@ setmetatable(G, G)
 
 -- calls from Python: f(...) as {ok, results...} and the number of results;
 -- an error as {message, traceback} with the message as Lua's interpreter shows it
-local function message(e)
-  local t = type(e)
-  if t == "string" or t == "number" then return tostring(e) end
-  if t == "userdata" and getrawmetatable(e) == pobject then return e end  -- a Python exception
-  local mt = getrawmetatable(e)
-  if type(mt) == "table" and rawget(mt, "__tostring") then
-    local ok, s = pcall(tostring, e)
-    if ok and type(s) == "string" then return s end
-  end
-  return "(error object is a " .. t .. " value)"
-end
-local function handler(e) return {message(e), traceback("", 2)} end
 local function pack(...) return {n = select("#", ...), ...} end
 local function invoke(f, ...)
   local n, args = select("#", ...), {...}
@@ -430,23 +409,7 @@ end
 local function bridge(f)              -- a Python callable, as a plain Lua function
   return function(...) return f(...) end
 end
--- the time limit (LfsDevice.timeout): every `hookcount` instructions Python's
--- tick() says whether the call must stop; once stopped, every instruction
--- raises again, so that no pcall in the image can keep it running
-local limit = {}
-local function hook()
-  local stop = limit.stop
-  if stop == nil then
-    stop = tick()
-    if stop == nil then
-      sethook(hook, "", hookcount)  -- a thread left at every instruction by a past stop
-      return
-    end
-    limit.stop = stop
-    sethook(hook, "", 1)
-  end
-  error(stop, 0)
-end
+-- the time limit (LfsDevice.timeout): the shared count hook
 if hookcount then
   -- Lua 5.1 keeps a Lua hook per thread: every coroutine gets it explicitly
   sethook(hook, "", hookcount)

@@ -10,6 +10,58 @@ Each chunk runs while a core's firmware chunk sets the VM up (before any
 image code), and keeps the host functions it uses as locals.
 """
 
+# luaB_print into the device's output, and the protected calls from Python:
+# the error handler (the message as Lua's interpreter shows it, and a
+# traceback) and the time limit's count hook: every `hookcount` instructions
+# Python's tick() says whether the call must stop; once stopped, every
+# instruction raises again, so that no pcall in the image can keep it running
+CALLS = r"""
+local capture, pobject, tick, hookcount = ...
+local G, type, select, tostring, pcall, rawget, error =
+      _G, type, select, tostring, pcall, rawget, error
+local concat, getrawmetatable = table.concat, debug.getmetatable
+local traceback, sethook = debug.traceback, debug.sethook
+
+local function print(...)             -- luaB_print: the global tostring of each value
+  local tostr, parts = G.tostring, {}
+  for i = 1, select("#", ...) do
+    local s = tostr((select(i, ...)))
+    if type(s) ~= "string" then error("'tostring' must return a string to 'print'", 2) end
+    parts[i] = s
+  end
+  capture(concat(parts, "\t"))
+end
+
+local function message(e)
+  local t = type(e)
+  if t == "string" or t == "number" then return tostring(e) end
+  if t == "userdata" and getrawmetatable(e) == pobject then return e end  -- a Python exception
+  local mt = getrawmetatable(e)
+  if type(mt) == "table" and rawget(mt, "__tostring") then
+    local ok, s = pcall(tostring, e)
+    if ok and type(s) == "string" then return s end
+  end
+  return "(error object is a " .. t .. " value)"
+end
+local function handler(e) return {message(e), traceback("", 2)} end
+
+local limit = {}
+local function hook()
+  local stop = limit.stop
+  if stop == nil then
+    stop = tick()
+    if stop == nil then
+      sethook(hook, "", hookcount)  -- a thread left at every instruction by a past stop
+      return
+    end
+    limit.stop = stop
+    sethook(hook, "", 1)
+  end
+  error(stop, 0)
+end
+return print, handler, limit, hook
+"""
+
 # node's LFS API (node.c: node_lfsindex, node_lfslist, node_lfs_func, get_lfs_config)
 NODE = r"""
 local lfsmodule, lfsnames, lfstime, lfsreload, config = ...

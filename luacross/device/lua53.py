@@ -120,7 +120,7 @@ def check_image(data: bytes, build: Build, *, lfs_size: int | None = None) -> Su
 # upvalues here.
 _FIRMWARE = r"""
 local index, names, timestamp, config, capture, reload, readfile, tick, hookcount,
-      romstrings, maxint, shared_node, shared_getstrings, shared_file, fsops = ...
+      romstrings, maxint, shared_calls, shared_node, shared_getstrings, shared_file, fsops = ...
 local G = _G
 local type, select, xpcall, pcall, error, tostring, setmetatable, rawget, pairs, ipairs =
       type, select, xpcall, pcall, error, tostring, setmetatable, rawget, pairs, ipairs
@@ -134,6 +134,7 @@ local string, table, coroutine, math, utf8, package = string, table, coroutine, 
 local registry = debug.getregistry()
 local pobject = rawget(registry, "POBJECT")
 if pobject then pobject.__metatable = false end
+local print, handler, limit, hook = shared_calls(capture, pobject, tick, hookcount)
 
 -- chunks: source text, or a binary chunk this VM's string.dump wrote
 local dumped = {}
@@ -153,15 +154,7 @@ for _, name in ipairs{"assert", "collectgarbage", "error", "getmetatable", "ipai
 end
 ROM.unpack = unpack
 
-function ROM.print(...)               -- luaB_print, into the device's output
-  local tostr, parts = G.tostring, {}
-  for i = 1, select("#", ...) do
-    local s = tostr((select(i, ...)))
-    if type(s) ~= "string" then error("'tostring' must return a string to 'print'", 2) end
-    parts[i] = s
-  end
-  capture(concat(parts, "\t"))
-end
+ROM.print = print                     -- into the device's output
 
 function ROM.load(...)
   local n, chunk, chunkname, mode, env = select("#", ...), ...
@@ -314,39 +307,12 @@ setmetatable(G, {__index = ROM})
 
 -- calls from Python: f(...) as {ok, results...} and the number of results;
 -- an error as {message, traceback}
-local function message(e)
-  local t = type(e)
-  if t == "string" or t == "number" then return tostring(e) end
-  if t == "userdata" and getrawmetatable(e) == pobject then return e end
-  local mt = getrawmetatable(e)
-  if type(mt) == "table" and rawget(mt, "__tostring") then
-    local ok, s = pcall(tostring, e)
-    if ok and type(s) == "string" then return s end
-  end
-  return "(error object is a " .. t .. " value)"
-end
-local function handler(e) return {message(e), traceback("", 2)} end
 local function invoke(f, ...)
   local res = pack(xpcall(f, handler, ...))
   return res, res.n - 1
 end
--- the time limit: every `hookcount` instructions tick() says whether to stop;
--- once stopped, every instruction raises again, so no pcall can keep it going
--- (Lua 5.3 threads inherit the hook of the thread that creates them)
-local limit = {}
-local function hook()
-  local stop = limit.stop
-  if stop == nil then
-    stop = tick()
-    if stop == nil then
-      sethook(hook, "", hookcount)
-      return
-    end
-    limit.stop = stop
-    sethook(hook, "", 1)
-  end
-  error(stop, 0)
-end
+-- the time limit: the shared count hook (Lua 5.3 threads inherit the hook
+-- of the thread that creates them)
 if hookcount then
   sethook(hook, "", hookcount)
   function ROM.xpcall(f, h, ...)

@@ -127,7 +127,7 @@ class SandboxCalls:
         self._spiffs = Spiffs(self.files)
         chunks = tuple(
             load(text.encode(), b"=(firmware)")
-            for text in (libs.NODE, libs.GETSTRINGS, libs.FILE)
+            for text in (libs.CALLS, libs.NODE, libs.GETSTRINGS, libs.FILE)
         )
         return (*chunks, libs.file_operations(self._spiffs, self.lua.table_from))
 
