@@ -14,7 +14,7 @@ app/lua/lnodemcu.c):
 - `node.LFS.list()` (sorted names), `node.LFS.time`, `node.LFS.config` and
   `node.info("lfs")` (`lfs_mapped`, `lfs_base`, `lfs_size`, `lfs_used`);
 - `node.LFS.reload(file)` / `node.flashreload(file)`: runs the loader on
-  `LfsDevice.files[file]`; returns pass 1's error string, or writes the flash,
+  the file of the device's file system; returns pass 1's error string, or writes the flash,
   prints "LFS region updated.  Restarting." and reboots the VM (a `pcall`
   around the call cannot stop that restart on the device; here it stops the
   calling code at the next return to Python);
@@ -486,8 +486,8 @@ class LfsDevice(SandboxCalls):
     - `globals`: values set as Lua globals at every boot (stubs for C modules),
       e.g. `{"wifi": {"STATION": 1, "setmode": lambda m: m}}`;
     - `prelude`: Lua run at every boot after `globals`, before any module: a
-      string of Lua source, a path of a Lua file (read once, on the PC), or a
-      list of these, run in order (`luacross.device.vm.preludes`); an error
+      string of Lua source, a path of a Lua file (read on the PC when it
+      runs), or a list of these, run in order (`luacross.device.vm.preludes`); an error
       raises `PreludeError` with Lua's one-line message;
     - `files`: the device's file system (SPIFFS) as name -> bytes: what the
       `file` module, `node.LFS.reload(name)`, `loadfile`, `dofile` and

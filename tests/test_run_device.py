@@ -197,6 +197,24 @@ def test_file_module_works_on_the_spiffs_folder(tmp_path, monkeypatch, core):
 
 
 @pytest.mark.parametrize("core", CORES)
+def test_binary_files_reach_the_folder_unchanged(tmp_path, monkeypatch, core):
+    (tmp_path / "spiffs").mkdir()
+    data = build(tmp_path, monkeypatch, core, "spiffs/a.img", {"blink.lua": BLINK})
+    all_bytes = bytes(range(256)) * 3
+    (tmp_path / "spiffs" / "bytes.bin").write_bytes(all_bytes)
+    code = (
+        "file.putcontents('copy.img', file.getcontents('a.img'))\n"
+        "local f = file.open('bytes2.bin', 'w') local g = file.open('bytes.bin')\n"
+        "while true do local s = g:read(100) if not s then break end f:write(s) end\n"
+        "f:close() g:close()"
+    )
+    run = run_cli(["run", "spiffs/a.img", "--spiffs", "spiffs", "--code", code])
+    assert run.status == 0, run.stderr
+    assert (tmp_path / "spiffs" / "copy.img").read_bytes() == data
+    assert (tmp_path / "spiffs" / "bytes2.bin").read_bytes() == all_bytes
+
+
+@pytest.mark.parametrize("core", CORES)
 def test_without_spiffs_the_file_system_is_empty(tmp_path, monkeypatch, core):
     build(tmp_path, monkeypatch, core, "a.img", {"blink.lua": BLINK})
     code = "print(next(file.list()), file.open('x.txt'), file.putcontents('x.txt', 'y'))"
@@ -338,3 +356,18 @@ def test_a_bad_image_gives_the_firmwares_error_5_3(tmp_path, monkeypatch):
                    "node.LFS.reload('cut.img')"])  # fmt: skip
     assert run.status == 0, run.stderr
     assert lines(run) == ["A", "(null): truncated precompiled chunk"]  # tests/golden53 message
+
+
+def test_in_process_run_writes_the_folder_too(tmp_path, monkeypatch):
+    """Where there is no fork, the job runs here and writes DIR itself."""
+    from luacross import device_cli
+
+    data = build(tmp_path, monkeypatch, "5.1", "a.img", {"blink.lua": BLINK})
+    spiffs = tmp_path / "spiffs"
+    spiffs.mkdir()
+    (spiffs / "old.txt").write_bytes(b"old")
+    code = "file.putcontents('x.txt', 'y') file.remove('old.txt')"
+    job = device_cli._DeviceJob(data, None, code, 0x40220000, None, 8 << 20, spiffs=spiffs)
+    assert device_cli.run_in_process(job) == 0
+    assert sorted(p.name for p in spiffs.iterdir()) == ["x.txt"]
+    assert (spiffs / "x.txt").read_bytes() == b"y"

@@ -11,9 +11,11 @@ The VM holds what the 5.3 firmware's `linit.c` gives a Lua program: base
 functions (with LUA_COMPAT_LOADSTRING/UNPACK: `loadstring`, `unpack`),
 `string` (also the strings' metatable, with `__mod`), `table`, `coroutine`,
 `math` (the firmware's list), `utf8`, `package`/`require` over the device's
-file system, a reduced `debug` and `node`'s LFS API (app/modules/node.c):
+file system, a reduced `debug`, `node`'s LFS API (app/modules/node.c):
 `node.flashindex`, `node.flashreload`, `node.LFS.get/list/reload`,
-`node.LFS.time/config/<module>`, `node.info("lfs")`. Nothing of the host:
+`node.LFS.time/config/<module>`, `node.info("lfs")`, and the `file` module
+(the Lua of node, file, print and the error handler is shared with the 5.1
+core: `luacross.device.libs`). Nothing of the host:
 no `io`, `os`, `python`, `package.loadlib`/`cpath`; `load` refuses binary
 chunks that this VM's `string.dump` did not write; `debug` keeps only
 `traceback`, `getinfo` (without `func`), `getstrings` and a private
