@@ -382,6 +382,8 @@ class _DeviceJob:
                     emit("f", name + "\0" + data.decode("utf-8", "surrogateescape"))
 
             files = SpiffsFolder(self.spiffs, writer)
+            for note in files.notes():
+                emit("e", f"note: {note}")
         device = device_core.open_device(
             build,
             lfs_base=self.base,

@@ -256,6 +256,12 @@ def test_path_escapes_are_refused(tmp_path, monkeypatch, core):
         "nil",
     ]
     assert outside.read_bytes() == b"secret"
+    notes = [ln for ln in run.stderr.decode().splitlines() if "--spiffs" in ln]
+    assert notes == [
+        "luacross: note: --spiffs spiffs: link is a symbolic link: not part of the device's "
+        "file system",
+        "luacross: note: --spiffs spiffs: sub is a folder: not part of the device's file system",
+    ]
     assert sorted(p.name for p in spiffs.iterdir()) == ["link", "sub"]
     assert list((spiffs / "sub").iterdir()) == []
 

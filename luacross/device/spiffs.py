@@ -28,7 +28,7 @@ from pathlib import Path
 from lfs_format.errors import LuacrossError
 
 NAME_LIMIT = 31  # FS_OBJ_NAME_LEN (app/include/user_config.h)
-READ_CHUNK = 1024  # FILE_READ_CHUNK: file.read() and file.readline()
+MAX_TOTAL = 16 << 20  # the largest ESP8266 flash: no SPIFFS holds more
 
 
 def valid_name(name: str) -> bool:
@@ -62,6 +62,19 @@ def write_file(folder: Path, name: str, data: bytes | None) -> None:
         raise LuacrossError(f"cannot write {path}: {exc.strerror}") from None
 
 
+def _unusable(entry: os.DirEntry) -> str | None:
+    """Why a folder entry is not one of the device's files (None: it is)."""
+    if entry.is_symlink():
+        return "a symbolic link"
+    if entry.is_dir():
+        return "a folder"
+    if not entry.is_file():
+        return "not a regular file"
+    if not valid_name(entry.name):
+        return f"not a SPIFFS name (flat, at most {NAME_LIMIT} bytes)"
+    return None
+
+
 class SpiffsFolder(MutableMapping):
     """A folder of the PC as the device's file system: read once, when made;
     every change goes to `writer(name, data or None)` (by default: into the
@@ -74,18 +87,33 @@ class SpiffsFolder(MutableMapping):
         if not self.folder.is_dir():
             raise LuacrossError(f"--spiffs {self.folder}: not a folder")
         self._files: dict[str, bytes] = {}
-        self.blocked: set[str] = set()  # names taken by links, folders, special files
+        self.blocked: dict[str, str] = {}  # names the device cannot see, and why
+        total = 0
         try:
             entries = sorted(os.scandir(self.folder), key=lambda entry: entry.name)
             for entry in entries:
-                if entry.is_file(follow_symlinks=False) and valid_name(entry.name):
-                    with open(entry.path, "rb") as stream:
-                        self._files[entry.name] = stream.read()
-                else:
-                    self.blocked.add(entry.name)
+                why = _unusable(entry)
+                if why:
+                    self.blocked[entry.name] = why
+                    continue
+                with open(entry.path, "rb") as stream:
+                    self._files[entry.name] = stream.read()
+                total += len(self._files[entry.name])
+                if total > MAX_TOTAL:
+                    raise LuacrossError(
+                        f"--spiffs {self.folder}: more than {MAX_TOTAL >> 20} MiB of files, "
+                        "more than an ESP8266's flash holds"
+                    )
         except OSError as exc:
             raise LuacrossError(f"--spiffs {self.folder}: {exc.strerror}") from None
         self.writer = writer or (lambda name, data: write_file(self.folder, name, data))
+
+    def notes(self) -> list[str]:
+        """What of the folder the device does not see, for the user."""
+        return [
+            f"--spiffs {self.folder}: {name} is {why}: not part of the device's file system"
+            for name, why in self.blocked.items()
+        ]
 
     def __getitem__(self, name: str) -> bytes:
         return self._files[name]
