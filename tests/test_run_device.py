@@ -377,3 +377,24 @@ def test_in_process_run_writes_the_folder_too(tmp_path, monkeypatch):
     assert device_cli.run_in_process(job) == 0
     assert sorted(p.name for p in spiffs.iterdir()) == ["x.txt"]
     assert (spiffs / "x.txt").read_bytes() == b"y"
+
+
+def test_open_modes_as_nodemcus_spiffs_reads_them():
+    """app/spiffs/spiffs.c fs_mode2flag: "r+" does not create, "a" appends,
+    "w"/"w+" truncate, and any other mode is read-only."""
+    from luacross.device.spiffs import Spiffs
+
+    fs = Spiffs({"x": b"abc"})
+    assert fs.open(b"new", b"r+") is None and fs.open(b"new", b"rb") is None
+    handle = fs.open(b"x", b"rb")
+    assert fs.read(handle, 10, None) == b"abc" and not fs.write(handle, b"z")
+    handle = fs.open(b"x", b"r+")
+    assert fs.write(handle, b"Z") and fs.read(handle, 10, None) == b"bc"
+    fs.close(handle)
+    handle = fs.open(b"x", b"a")
+    fs.seek(handle, b"set", 0)
+    fs.write(handle, b"!")
+    fs.close(handle)
+    assert fs.files == {"x": b"Zbc!"}
+    fs.close(fs.open(b"x", b"w"))
+    assert fs.files == {"x": b""}

@@ -145,14 +145,15 @@ class _Open:
         self.read, self.write, self.append = read, write, append
 
 
-# fopen-style modes as NodeMCU's vfs reads them: (read, write, create+truncate, append)
+# modes as NodeMCU's SPIFFS layer reads them (app/spiffs/spiffs.c fs_mode2flag):
+# (read, write, create, truncate, append); any other mode is "r"
 _MODES = {
-    "r": (True, False, False, False),
-    "w": (False, True, True, False),
-    "a": (False, True, False, True),
-    "r+": (True, True, False, False),
-    "w+": (True, True, True, False),
-    "a+": (True, True, False, True),
+    "r": (True, False, False, False, False),
+    "w": (False, True, True, True, False),
+    "a": (False, True, True, False, True),
+    "r+": (True, True, False, False, False),
+    "w+": (True, True, True, True, False),
+    "a+": (True, True, True, False, True),
 }
 
 
@@ -221,14 +222,13 @@ class Spiffs:
 
     def open(self, name: bytes, mode: bytes) -> int | None:
         text = _name(name)
-        flags = _MODES.get(_name(mode))
-        if flags is None or not valid_name(text):
+        if not valid_name(text):
             return None
-        read, write, truncate, append = flags
+        read, write, create, truncate, append = _MODES.get(_name(mode), _MODES["r"])
         exists = self._content(text) is not None
-        if not write and not exists:
+        if not exists and not create:
             return None
-        if write and (truncate or not exists):
+        if truncate or not exists:
             if not self._store(text, b""):
                 return None
             self._buffers.pop(text, None)
