@@ -75,7 +75,7 @@ luacross options:
                  build (compiled with mypyc, or pure Python)
 Device model (luacross COMMAND --help):
   check IMAGE    validate an LFS image as the firmware's loader does
-  run IMAGE      load, boot and run an LFS image in a Lua 5.1 VM
+  run IMAGE      load, boot and run an LFS image in a Lua 5.1 or 5.3 VM
   inspect FILE   say what a file is; an image's modules and their sizes
 """
 
