@@ -55,6 +55,15 @@ def flash_signature(data: bytes) -> tuple[int, int] | None:
     return sig & 0xF00, sig & 0x0F
 
 
+def lua51_image_integral(data: bytes) -> bool:
+    """Whether a Lua 5.1 image (gzipped, or absolute) is the integer build's, from
+    its signature; False (the float build) when that cannot be read, so that the
+    float build's loader says what is wrong."""
+    head = inflate_gzip(data, 4)[0] if data.startswith(GZIP_MAGIC) else data
+    signature = flash_signature(head)
+    return signature is not None and bool(signature[1] & FLASH51_INTEGER)
+
+
 def lua53_number_sizes(data: bytes) -> tuple[int, int] | None:
     """(sizeof lua_Integer, sizeof lua_Number) from a Lua 5.3 chunk header
     (`.lc` or `-f` image); None when it is too short to say."""

@@ -49,7 +49,6 @@ Limits, by design:
 
 import os
 import time
-import zlib
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +57,6 @@ import lupa.lua51 as lua51
 
 from lfs_format.errors import LoaderError, LuacrossError
 from lfs_format.flash import SECTOR_SIZE, SimulatedFlash
-from lfs_format.lua51.image_structs import FLASH_SIG_B1
 from lfs_format.lua51.lc import dump_chunk, read_chunk
 from lfs_format.lua51.lineinfo import LineInfoWriter
 from lfs_format.lua51.loader import (
@@ -70,6 +68,7 @@ from lfs_format.lua51.loader import (
     read_partition,
 )
 from lfs_format.lua51.proto import Proto
+from lfs_format.sniff import lua51_image_integral
 from lfs_format.target import HOST, Target
 from luacross.device.spiffs import Spiffs, SpiffsFolder
 from luacross.device.vm import (
@@ -97,17 +96,6 @@ class _Restart(Exception):
 
 def is_gzip(data: bytes) -> bool:
     return data[:2] == GZIP_MAGIC
-
-
-def image_is_integral(data: bytes) -> bool:
-    """The build an image was made for, from its signature (B1 bit); float if unreadable."""
-    head = data
-    if is_gzip(data):
-        try:
-            head = zlib.decompressobj(31).decompress(data, 4)
-        except zlib.error:
-            return False
-    return len(head) >= 4 and bool(int.from_bytes(head[:4], "little") & FLASH_SIG_B1)
 
 
 def _round_sectors(size: int) -> int:
@@ -565,7 +553,7 @@ class LfsDevice(SandboxCalls):
         after reading the partition back (no Lua VM: what `check` needs).
         """
         if self.integral is None:
-            self.integral = image_is_integral(image)
+            self.integral = lua51_image_integral(image)
         if is_gzip(image):
             loader = LoaderPass(integral=self.integral, partition_size=self.lfs_size)
             validated = loader.first(image)

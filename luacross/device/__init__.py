@@ -8,14 +8,16 @@ the module that models that firmware: `luacross.device.lua51` (app/lua) or
 
 - `check_image(data, build, *, lfs_size) -> summary` (`summary.lines()`),
   raising `LoaderError` with the firmware loader's message;
-- `open_device(build, *, lfs_base, lfs_size, memory_limit, timeout, output)`:
-  a device with `load(data)`, `notes`, `modules`, `run_module(name)` and
-  `execute(code)`.
+- `open_device(build, *, lfs_base, lfs_size, memory_limit, timeout, output,
+  globals, prelude, files, spiffs)`: a device with `load(data)`, `startup()`,
+  `notes`, `modules`, `run_module(name)`, `require(name)` and `execute(code)`.
 
 What is shared by both cores is written once: the child process, the
 seccomp confinement, the time and memory limits and signals in
 `luacross.device_cli` and `luacross.confine`; calls into the sandboxed VM
-and their errors in `luacross.device.vm`. The build is chosen once, here.
+and their errors in `luacross.device.vm`; the Lua both firmwares share
+(print, node.LFS, the file module) in `luacross.device.libs`; the virtual
+SPIFFS in `luacross.device.spiffs`. The build is chosen once, here.
 """
 
 import importlib
@@ -30,7 +32,7 @@ from lfs_format.sniff import (
     LUA53_SIZES_AT,
     LUA_SIGNATURE,
     flash_signature,
-    inflate_gzip,
+    lua51_image_integral,
 )
 from lfs_format.target import FLOAT, INT, LUA53, LUA53_64
 
@@ -84,9 +86,7 @@ def firmware(
 def detect(data: bytes) -> Build:
     """The build an image is for, from its header; LoaderError if it is no LFS image."""
     if data[:2] == GZIP_MAGIC:  # a 5.1 image (-f): its flash header says the build
-        signature = flash_signature(inflate_gzip(data, 4)[0])
-        integral = signature is not None and bool(signature[1] & FLASH51_INTEGER)
-        return LUA51_INT if integral else LUA51_FLOAT  # else its loader says what is wrong
+        return LUA51_INT if lua51_image_integral(data) else LUA51_FLOAT
     if data[:4] == LUA_SIGNATURE or (data[:1] == LUA_SIGNATURE[:1] and data[4:5] == b"\x53"):
         return _detect_lua(data)
     signature = flash_signature(data)
