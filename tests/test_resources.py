@@ -273,3 +273,21 @@ def test_progress_line_is_erased_before_an_error(tmp_path):
     rest = terminal.rsplit(ERASE_LINE, 1)[1]
     assert rest == b"luacross: m05.lua:1: unexpected symbol near '+'\r\n"
     assert not (tmp_path / "lfs.img").exists()
+
+
+def test_quiet_keeps_warnings_and_errors(tmp_path, monkeypatch):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "init.lua").write_text("return 1\n")
+    monkeypatch.chdir(tmp_path)
+    args = ["--best", "-a", "0x40220000", "-o", "x.img", "a/init.lua", "b/init.lua"]
+    loud = run_cli(args)
+    assert loud.stderr.startswith(b"luacross: note: --best: absolute images (-a) are not")
+    run = run_cli(["-q", *args])
+    assert run.status == 0
+    assert run.stderr.startswith(b"luacross: warning: b/init.lua and a/init.lua both make module")
+    assert b"note:" not in run.stderr
+    failed = run_cli(["-q", "-f", "-o", "x.img", "missing.lua"])
+    assert (failed.status, failed.stderr) == (
+        1, b"luacross: cannot open missing.lua: No such file or directory\n"
+    )
