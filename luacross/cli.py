@@ -287,7 +287,9 @@ def parse_args(argv: list[str]) -> Options:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `luacross` console script; returns the exit status."""
+    global _quiet
     args = sys.argv[1:] if argv is None else list(argv)
+    _quiet = False  # -q is the compiler's; set again by each compile_command
     try:
         if args == ["--version"]:  # luacross's own; `-v` is luac.cross's version line
             from luacross import version_text
@@ -419,7 +421,7 @@ def compile_command(args: list[str]) -> int:
         if opts.lookup and len(protos) > 0:
             from luacross.names import apply_names
 
-            apply_names(main_proto, opts.names, target)
+            apply_names(main_proto, opts.names, target, generated=int(resource_files is not None))
         elif opts.names:
             notice("note: --name applies to -f, -a and -i builds only; ignored")
         if opts.listing:

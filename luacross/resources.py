@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from lfs_format.errors import LuacrossError
 
 MODULE = "resource"  # the module name file_lfs looks for
-CHUNKNAME = b"=" + MODULE.encode()  # the chunk's source: module name `resource`
+CHUNKNAME = b"@resource.lua"  # as if compiled from make_resource.lua's resource.lua
 
 
 class ResourceError(LuacrossError):

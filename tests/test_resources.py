@@ -291,3 +291,20 @@ def test_quiet_keeps_warnings_and_errors(tmp_path, monkeypatch):
     assert (failed.status, failed.stderr) == (
         1, b"luacross: cannot open missing.lua: No such file or directory\n"
     )
+
+
+@pytest.mark.parametrize("build", [[], ["--lua", "5.3"]], ids=["5.1", "5.3"])
+def test_image_is_that_of_the_resource_lua_make_resource_writes(build, tmp_path, monkeypatch):
+    """`--resource web` builds the image `luacross app.lua resource.lua` builds from the
+    module's source written to a file (chunk name "@resource.lua", as luac.cross gives it)."""
+    files = awkward_files(3)
+    write_tree(tmp_path / "web", files)
+    (tmp_path / "app.lua").write_text("print(1)\n")
+    (tmp_path / "resource.lua").write_bytes(
+        lua_source([(name.encode(), files[name]) for name in sorted(files)])
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert run_cli([*build, "-f", "-o", "a.img", "--resource", "web", "app.lua"]).status == 0
+    assert run_cli([*build, "-f", "-o", "b.img", "app.lua", "resource.lua"]).status == 0
+    assert (tmp_path / "a.img").read_bytes() == (tmp_path / "b.img").read_bytes()
