@@ -11,7 +11,8 @@ The module has the shape of the firmware's `lua_modules/file_lfs/make_resource.l
 A file is found by its base name. The Lua source is written with escapes both
 Lua 5.1 and 5.3 read alike (`\\"`, `\\\\`, `\\n`, three-digit decimal escapes
 for every other byte outside printable ASCII), so any bytes come back exactly,
-and it is compiled by the chosen core like any other input.
+and it is compiled by the chosen core like any other input, as `resource.lua`
+(chunk name `@resource.lua`): the image is the one luac.cross makes of that file.
 """
 
 import os
