@@ -9,7 +9,7 @@ combine the mains, then list and/or write a `.lc` file or an LFS image.
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import import_module
 from types import ModuleType
 from typing import Any
@@ -112,10 +112,27 @@ def read_input(path: str | None) -> tuple[bytes, bytes]:
     return data, chunkname
 
 
-def compile_files(paths: Sequence[str | None], target: "Target | Lua53Target") -> list[Any]:
+def compile_files(
+    paths: Sequence[str | None],
+    target: "Target | Lua53Target",
+    on_input: Callable[[str | None], None] | None = None,
+) -> list[Any]:
     """Load every input (source or precompiled) in the order luac.cross loads them;
-    `None` is stdin."""
-    return core_of(target).load_inputs(paths, target)  # type: ignore[no-any-return]
+    `None` is stdin. `on_input(path)` is called as each input starts (progress)."""
+    return core_of(target).load_inputs(paths, target, on_input)  # type: ignore[no-any-return]
+
+
+def compile_resources(
+    paths: Sequence[str],
+    target: "Target | Lua53Target",
+    note: Callable[[str], None] | None = None,
+) -> Any:
+    """`--resource`: the module `resource` holding the files `paths` name (a directory:
+    the files directly inside it), in the shape of the firmware's make_resource.lua
+    (luacross.resources). `note(line)` hears what a directory held besides files."""
+    from luacross.resources import compile_resources as compile_them
+
+    return compile_them(paths, target, note or (lambda line: None))
 
 
 MAX_TIMESTAMP = 0x7FFFFFFF  # a 32-bit time_t (the integer build and Lua 5.3 keep 32 bits)

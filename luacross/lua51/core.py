@@ -8,7 +8,7 @@ This one follows app/lua/luac_cross/luac.c over the 5.1 compiler
 (`lfs_format.lc`, `lfs_format.image`).
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from lfs_format.errors import LcFormatError, LuacrossError
@@ -94,11 +94,21 @@ def read_precompiled(data: bytes, chunkname: bytes, target: Target) -> Proto:
     return proto
 
 
-def load_inputs(paths: Sequence[str | None], target: Target) -> list[Proto]:
-    """Load every input in command-line order (`None` is stdin)."""
+def load_inputs(
+    paths: Sequence[str | None],
+    target: Target,
+    on_input: "Callable[[str | None], None] | None" = None,
+) -> list[Proto]:
+    """Load every input in command-line order (`None` is stdin); `on_input(path)`
+    is called as each one starts."""
     from luacross.api import read_input
 
-    return [load_chunk(*read_input(path), target) for path in paths]
+    protos = []
+    for path in paths:
+        if on_input is not None:
+            on_input(path)
+        protos.append(load_chunk(*read_input(path), target))
+    return protos
 
 
 def combine(protos: list[Proto], *, lookup: bool, timestamp: int, target: Target) -> Proto:

@@ -7,7 +7,7 @@ This one follows app/lua53/host/luac.c (`pmain`, `combine`) and lauxlib.c's
 `luaL_loadfilex` over the 5.3 compiler and format 10.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from lfs_format.errors import LuacrossError
@@ -121,14 +121,21 @@ def load_chunk(stream: bytes, chunkname: bytes, target: Lua53Target) -> Proto:
         raise
 
 
-def load_inputs(paths: Sequence[str | None], target: Lua53Target) -> list[Proto]:
-    """pmain's loop: every input in luac.c's order (`reorderfiles`); None is stdin."""
+def load_inputs(
+    paths: Sequence[str | None],
+    target: Lua53Target,
+    on_input: "Callable[[str | None], None] | None" = None,
+) -> list[Proto]:
+    """pmain's loop: every input in luac.c's order (`reorderfiles`); None is stdin.
+    `on_input(path)` is called as each one starts."""
     from luacross.api import read_file
     from luacross.lua53.combine import STDIN_ARG, reorder_files
 
     args = [STDIN_ARG if path is None else path for path in paths]
     protos = []
     for path in reorder_files(args):
+        if on_input is not None:
+            on_input(path)
         data, chunkname = read_file(path)
         protos.append(load_chunk(loadfile_stream(data, named=path is not None), chunkname, target))
     return protos
