@@ -26,17 +26,50 @@ LUA_SIGNATURE = b"\x1bLua"
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_INFLATE = 16 * 1024 * 1024  # enough for any LFS payload (flash_size <= 256 KiB + bitmap)
 
-# Lua 5.1 LFS (lflash.h)
-FLASH51_SIG_BASE = 0xFAFAA050 | 0x100  # FLASH_SIG_BASE | FLASH_FORMAT_VERSION (1)
+# Both cores' FlashHeader signature (lflash.h, lnodemcu.h): FLASH_SIG_BASE, the
+# format version in bits 8-11, build flags in bits 0-3
+FLASH_SIG_BASE = 0xFAFAA050
+FLASH_SIG_FIXED = 0xFFFFF0F0
+LUA51_FLASH_FORMAT = 0x100  # flags: 0x01 absolute, 0x02 integer build, 0x04 float build
+LUA53_FLASH_FORMAT = 0x200  # flags: none (ESP8266), or the ESP32's number build (below)
 FLASH51_ABSOLUTE = 0x01
 FLASH51_INTEGER = 0x02
 FLASH51_FLOAT = 0x04  # packed TValues
-# Lua 5.3 LFS (lnodemcu.h): format version 2
-FLASH53_SIG = 0xFAFAA050 | 0x200
+FLASH53_INT64 = 0x01  # the ESP32's LUA_NUMBER_INTEGRAL64 build
+FLASH53_DOUBLE = 0x02  # the ESP32's double build
+LUA53_SIZES_AT = 14  # a 5.3 chunk header's sizeof(lua_Integer), then sizeof(lua_Number)
 LFS53_FORMAT = 11
 LC53_FORMAT = 10
 LUAC53_DATA = b"\x19\x93\r\n\x1a\n"
 STOCK_VERSIONS = {0x50: "5.0", 0x51: "5.1", 0x52: "5.2", 0x53: "5.3", 0x54: "5.4"}
+
+
+def flash_signature(data: bytes) -> tuple[int, int] | None:
+    """(format version, flag bits) of the FlashHeader signature `data` starts
+    with; None when its first word is no flash signature."""
+    if len(data) < 4:
+        return None
+    sig = int.from_bytes(data[:4], "little")
+    if sig & FLASH_SIG_FIXED != FLASH_SIG_BASE:
+        return None
+    return sig & 0xF00, sig & 0x0F
+
+
+def lua51_image_integral(data: bytes) -> bool:
+    """Whether a Lua 5.1 image (gzipped, or absolute) is the integer build's, from
+    its signature; False (the float build) when that cannot be read, so that the
+    float build's loader says what is wrong."""
+    head = inflate_gzip(data, 4)[0] if data.startswith(GZIP_MAGIC) else data
+    signature = flash_signature(head)
+    return signature is not None and bool(signature[1] & FLASH51_INTEGER)
+
+
+def lua53_number_sizes(data: bytes) -> tuple[int, int] | None:
+    """(sizeof lua_Integer, sizeof lua_Number) from a Lua 5.3 chunk header
+    (`.lc` or `-f` image); None when it is too short to say."""
+    if len(data) < LUA53_SIZES_AT + 2:
+        return None
+    return data[LUA53_SIZES_AT], data[LUA53_SIZES_AT + 1]
 
 
 class Sniffed:
@@ -112,7 +145,7 @@ def _sniff_chunk(data: bytes) -> Sniffed:
         )
     if version == 0x53 and fmt in (LC53_FORMAT, LFS53_FORMAT) and len(data) >= 16:
         if data[6:12] == LUAC53_DATA:
-            build, sizes = _build53(data[14], data[15])
+            build, sizes = _build53(data[LUA53_SIZES_AT], data[LUA53_SIZES_AT + 1])
             if fmt == LC53_FORMAT:
                 return Sniffed("lc", f"NodeMCU Lua 5.3 bytecode ({sizes})", lua="5.3", build=build)
             return Sniffed(
@@ -126,20 +159,19 @@ def _sniff_chunk(data: bytes) -> Sniffed:
 
 
 def _sniff_flash51(data: bytes, *, compressed: bool) -> Sniffed | None:
-    if len(data) < 32:
+    signature = flash_signature(data)
+    if len(data) < 32 or signature is None or signature[0] != LUA51_FLASH_FORMAT:
         return None
-    sig = int.from_bytes(data[:4], "little")
-    if sig & 0xFFFFFFF0 != FLASH51_SIG_BASE & 0xFFFFFFF0:
-        return None
-    absolute = bool(sig & FLASH51_ABSOLUTE)
+    flags = signature[1]
+    absolute = bool(flags & FLASH51_ABSOLUTE)
     build: str | None
-    if sig & 0x06 == FLASH51_FLOAT:
+    if flags & 0x06 == FLASH51_FLOAT:
         build, what = "float", "float build"
-    elif sig & 0x06 == FLASH51_INTEGER:
+    elif flags & 0x06 == FLASH51_INTEGER:
         build, what = "int", "integer build"
     else:
         build, what = None, "unknown build"
-    if sig & 0x08:  # FLASH_SIG_IN_PROGRESS: only a device sets it, while writing
+    if flags & 0x08:  # FLASH_SIG_IN_PROGRESS: only a device sets it, while writing
         what += ", marked as being written"
     if absolute:
         mapped = int.from_bytes(data[12:16], "little") - 32  # pROhash is word 8
@@ -177,14 +209,15 @@ def _sniff_flash53(data: bytes) -> Sniffed | None:
     """A Lua 5.3 flash region: the ESP32's firmware adds its number build to the
     signature (bit 0: 64-bit integers, bit 1: doubles); the ESP8266's does not, and
     its 64-bit build is told by the size of the module table's entries."""
-    if len(data) < 48:
+    signature = flash_signature(data)
+    if len(data) < 48 or signature is None or signature[0] != LUA53_FLASH_FORMAT:
         return None
-    sig = int.from_bytes(data[:4], "little")
-    if sig & ~3 != FLASH53_SIG:
+    flags = signature[1]
+    if flags & ~(FLASH53_INT64 | FLASH53_DOUBLE):
         return None
     build: str | None
-    if sig & 3:
-        build = BUILDS53[(8 if sig & 1 else 4, 8 if sig & 2 else 4)]
+    if flags & 3:
+        build = BUILDS53[(8 if flags & FLASH53_INT64 else 4, 8 if flags & FLASH53_DOUBLE else 4)]
     else:
         wide = wide53_region(data)
         build = None if wide is None else ("lua53-64" if wide else "lua53")

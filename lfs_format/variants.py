@@ -14,25 +14,26 @@
   whose sizes of lua_Integer and lua_Number name the number build; the chip
   leaves no mark in it (the ESP8266 and ESP32 images differ only by the seed).
 
-`image_targets(data)` returns the candidates, in `TARGETS` order;
+The header's fields are read by `lfs_format.sniff` (`flash_signature`,
+`lua53_number_sizes`). `image_targets(data)` returns the candidates, in `TARGETS` order;
 `describe(target)` names one, with the luacross flags that select it.
 """
 
 import struct
-import zlib
 
+from .sniff import (
+    FLASH51_FLOAT,
+    FLASH51_INTEGER,
+    GZIP_MAGIC,
+    LUA51_FLASH_FORMAT,
+    LUA53_FLASH_FORMAT,
+    flash_signature,
+    inflate_gzip,
+    lua53_number_sizes,
+)
 from .target import TARGETS, Lua53Target, Target
 
-FLASH_SIG_BASE = 0xFAFAA050
-FLASH_SIG_MASK = 0xFFFFF0F0  # the fixed bits of every signature
-FORMAT_MASK = 0xF00
-LUA51_FORMAT = 0x100
-LUA53_FORMAT = 0x200
-FLASH_SIG_ABSOLUTE = 0x01  # Lua 5.1 only (5.3's bit 0 is the int64 bit)
-LUA51_INT_BIT = 0x02
-LUA51_FLOAT_BIT = 0x04
 LUA53_HEADER = b"\x1bLuaS"
-LUA53_SIZES_AT = 12  # int, Instruction, lua_Integer, lua_Number
 
 
 def _lua51_strtable_fits(target: Target, nuse: int, nsize: int) -> bool:
@@ -44,8 +45,8 @@ def _lua51_strtable_fits(target: Target, nuse: int, nsize: int) -> bool:
 
 def _lua51_targets(header: bytes) -> list[Target | Lua53Target]:
     sig, _size, _main, _hash, nuse, nsize = struct.unpack_from("<6I", header)
-    integral = bool(sig & LUA51_INT_BIT)
-    if sig & LUA51_FLOAT_BIT == integral * LUA51_FLOAT_BIT:  # both bits or neither
+    integral = bool(sig & FLASH51_INTEGER)
+    if sig & FLASH51_FLOAT == integral * FLASH51_FLOAT:  # both bits or neither
         return []
     found: list[Target | Lua53Target] = []
     for target in TARGETS.values():
@@ -55,8 +56,7 @@ def _lua51_targets(header: bytes) -> list[Target | Lua53Target]:
     return found
 
 
-def _lua53_flash_targets(sig: int) -> list[Target | Lua53Target]:
-    bits = sig & 0x0F
+def _lua53_flash_targets(bits: int) -> list[Target | Lua53Target]:
     return [
         target
         for target in TARGETS.values()
@@ -65,14 +65,11 @@ def _lua53_flash_targets(sig: int) -> list[Target | Lua53Target]:
 
 
 def _lua53_dump_targets(data: bytes) -> list[Target | Lua53Target]:
-    if len(data) < LUA53_SIZES_AT + 4:
-        return []
-    int_size, float_size = data[LUA53_SIZES_AT + 2], data[LUA53_SIZES_AT + 3]
+    sizes = lua53_number_sizes(data)
     return [
         target
         for target in TARGETS.values()
-        if isinstance(target, Lua53Target)
-        and (target.int_size, target.float_size) == (int_size, float_size)
+        if isinstance(target, Lua53Target) and (target.int_size, target.float_size) == sizes
     ]
 
 
@@ -81,20 +78,15 @@ def image_targets(data: bytes) -> list[Target | Lua53Target]:
     writes it, relocatable or absolute); empty when it is none of these."""
     if data.startswith(LUA53_HEADER):
         return _lua53_dump_targets(data)
-    if data.startswith(b"\x1f\x8b"):
-        try:
-            data = zlib.decompressobj(31).decompress(data, 64)
-        except zlib.error:
-            return []
-    if len(data) < 24:
+    if data.startswith(GZIP_MAGIC):
+        data = inflate_gzip(data, 64)[0]
+    signature = flash_signature(data)
+    if len(data) < 24 or signature is None:
         return []
-    sig = struct.unpack_from("<I", data)[0]
-    if sig & FLASH_SIG_MASK != FLASH_SIG_BASE:
-        return []
-    if sig & FORMAT_MASK == LUA51_FORMAT:
+    if signature[0] == LUA51_FLASH_FORMAT:
         return _lua51_targets(data)
-    if sig & FORMAT_MASK == LUA53_FORMAT:
-        return _lua53_flash_targets(sig)
+    if signature[0] == LUA53_FLASH_FORMAT:
+        return _lua53_flash_targets(signature[1])
     return []
 
 

@@ -14,12 +14,12 @@ import time
 from importlib import import_module
 
 from lfs_format.errors import LuacrossError
-from lfs_format.target import CHIPS, FLOAT, INT, TARGETS, Lua53Target, Target
+from lfs_format.target import CHIPS, TARGETS, Lua53Target, Target
 from luacross.output import OutputError, write_output, write_stdout  # noqa: F401 (API)
 
 TYPE_CHECKING = False  # typing is not imported for `luacross -v`
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from types import ModuleType
     from typing import Any
 
@@ -33,10 +33,6 @@ class InputError(LuacrossError):
 
 class ChunkError(LuacrossError):
     """A precompiled input rejected as lundump rejects it."""
-
-
-def target_for(integral: bool) -> Target:
-    return INT if integral else FLOAT
 
 
 LUA_VERSIONS = {"5.1": "5.1", "51": "5.1", "5.3": "5.3", "53": "5.3"}  # `--lua` spellings
@@ -79,7 +75,8 @@ def core_of(target: Target | Lua53Target) -> ModuleType:
 
     Every core offers the same functions (`load_inputs`, `combine`,
     `list_chunk`, `dump_lc`, `build_image`, `check_options`) and constants
-    (`VERSION_TEXT`, `DEFAULT_OUTPUT`, `LUAC_OPTIONS`, `DASH_OUTPUT_NAMES`).
+    (`DEFAULT_OUTPUT`, `LUAC_OPTIONS`, `DASH_OUTPUT_NAMES`); the `-v` text is
+    the target's (`Target.version`).
     """
     return import_module(target.core)
 
@@ -120,10 +117,27 @@ def read_input(path: str | None) -> tuple[bytes, bytes]:
     return data, chunkname
 
 
-def compile_files(paths: Sequence[str | None], target: Target | Lua53Target) -> list[Any]:
+def compile_files(
+    paths: Sequence[str | None],
+    target: Target | Lua53Target,
+    on_input: Callable[[str | None], None] | None = None,
+) -> list[Any]:
     """Load every input (source or precompiled) in the order luac.cross loads them;
-    `None` is stdin."""
-    return core_of(target).load_inputs(paths, target)  # type: ignore[no-any-return]
+    `None` is stdin. `on_input(path)` is called as each input starts (progress)."""
+    return core_of(target).load_inputs(paths, target, on_input)  # type: ignore[no-any-return]
+
+
+def compile_resources(
+    paths: Sequence[str],
+    target: Target | Lua53Target,
+    note: Callable[[str], None] | None = None,
+) -> Any:
+    """`--resource`: the module `resource` holding the files `paths` name (a directory:
+    the files directly inside it), in the shape of the firmware's make_resource.lua
+    (luacross.resources). `note(line)` hears what a directory held besides files."""
+    from luacross.resources import compile_resources as compile_them
+
+    return compile_them(paths, target, note or (lambda line: None))
 
 
 MAX_TIMESTAMP = 0x7FFFFFFF  # a 32-bit time_t (the integer build and Lua 5.3 keep 32 bits)

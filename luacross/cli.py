@@ -29,12 +29,15 @@ EXTRA_OPERAND_FLAGS = {  # luacross's own flags with an operand -> Options attri
     "--name": "names",
     "--chip": "chip",
     "--partition-table": "partition_table",
+    "--resource": "resources",
 }
 EXTRA_FLAGS = {  # luacross's own flags -> Options attribute
     "--int": "integral",
     "--best": "best",
     "--strip-image": "strip_image",
     "--report": "report",
+    "-q": "quiet",
+    "--quiet": "quiet",
     "-h": "help",
     "--help": "help",
 }
@@ -69,12 +72,16 @@ luacross options:
   --report       after -f/-a: each module's bytes in flash, the total against -m
   --json FILE    after -f/-a: that report as JSON (docs/inspect-json.md)
   --name FILE=NAME  the module name of input FILE (default: its base name)
+  --resource PATH  with -f/-a: PATH (a file, or the files in a directory) in
+                 module 'resource', as the firmware's make_resource.lua makes
+                 it: node.LFS.resource("index.html") returns that file
+  -q, --quiet    no progress line, notes or summary on stderr (errors remain)
   -h, --help     show this help
   --version      luacross's version, the Lua versions it compiles for, and its
                  build (compiled with mypyc, or pure Python)
 Device model (luacross COMMAND --help):
   check IMAGE    validate an LFS image as the firmware's loader does
-  run IMAGE      load, boot and run an LFS image in a Lua 5.1 VM
+  run IMAGE      load, boot and run an LFS image in a Lua 5.1 or 5.3 VM
   inspect FILE   say what a file is; an image's modules and their sizes
 """
 
@@ -94,7 +101,7 @@ class Options:
         "listing", "dumping", "stripping", "flash", "address", "max_size", "lookup", "output",
         "execute", "version", "version_only", "integral", "best", "strip_image", "help", "files",
         "lua", "numbers", "lfs_image", "output_given", "target", "seed", "json", "names", "report",
-        "chip", "partition_table",
+        "chip", "partition_table", "resources", "quiet",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -125,6 +132,8 @@ class Options:
         self.seed: str | None = None  # --seed (Lua 5.3 images: the string hash seed)
         self.chip = "esp8266"  # --chip: the firmware (ESP8266 or ESP32) to build for
         self.partition_table: str | None = None  # --partition-table: -m from its LFS partition
+        self.resources: list[str] = []  # --resource PATH, as given
+        self.quiet = False  # -q: no progress line, notes or summary
 
 
 _NUMBER = r"\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)([kKmM]?)"  # re: imported when used
@@ -238,6 +247,9 @@ def parse_args(argv: list[str]) -> Options:
         elif arg == "--name":
             extra_flags += 2
             opts.names.append(operand(arg))
+        elif arg == "--resource":
+            extra_flags += 2
+            opts.resources.append(operand(arg))
         elif arg in EXTRA_OPERAND_FLAGS:
             extra_flags += 2
             setattr(opts, EXTRA_OPERAND_FLAGS[arg], operand(arg))
@@ -276,7 +288,9 @@ def parse_args(argv: list[str]) -> Options:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `luacross` console script; returns the exit status."""
+    global _quiet
     args = sys.argv[1:] if argv is None else list(argv)
+    _quiet = False  # -q is the compiler's; set again by each compile_command
     try:
         if args == ["--version"]:  # luacross's own; `-v` is luac.cross's version line
             from luacross import version_text
@@ -336,10 +350,12 @@ def run() -> None:
 
 def compile_command(args: list[str]) -> int:
     """luac.c's `main` + `pmain`."""
+    global _quiet
     opts = parse_args(args)
     if opts.help:
         sys.stdout.write(USAGE)
         return 0
+    _quiet = opts.quiet
     from luacross import api
 
     target = opts.target
@@ -348,11 +364,12 @@ def compile_command(args: list[str]) -> int:
         print(target.version, flush=True)
         if opts.version_only:
             return 0
+    use_resources = bool(opts.resources) and opts.flash and opts.lfs_image is None
     core.check_options(
         absolute=opts.address is not None,
         execute=opts.execute is not None,
         lfs_image=opts.lfs_image,
-        files=len(opts.files),
+        files=len(opts.files) + use_resources,
         to_stdout=opts.output is None,
     )
     seed = None if opts.seed is None else parse_number(opts.seed, "--seed") & 0xFFFFFFFF
@@ -361,38 +378,64 @@ def compile_command(args: list[str]) -> int:
         # -F IMAGE -a ADDR (Lua 5.3): the flash image the device holds after loading IMAGE
         write_image(opts, core, core.absolute_image(opts.lfs_image, opts.address, target))
         return 0
-    if not opts.files and opts.execute is None:
+    if not opts.files and opts.execute is None and not use_resources:
         raise UsageError("no input files given")
+    resource_files = None
+    if use_resources:
+        from luacross import resources
+
+        resources.check_inputs(opts.files, opts.names)
+        resource_files = resources.collect(opts.resources, notice)
     leading = []
     if opts.execute is not None:
         from luacross.runtime import run_host_script
 
         with signals.lua_running():
             module = run_host_script(opts.execute, target)
-        if module is None and not opts.files:
+        if module is None and not opts.files and not use_resources:
             return 0
         leading = [module] if module is not None else []
-    protos = leading + api.compile_files(opts.files, target)
-    if len(protos) == 1 and not opts.lookup:
-        main_proto = protos[0]
-    else:
-        from luacross.lua51.combine import TooManyModulesError
+    image = opts.flash and opts.dumping
+    progress = start_progress(opts, len(opts.files) + use_resources + image)
+    try:
+        on_input = None
+        if progress is not None:
+            step = progress.step
 
-        try:
-            main_proto = api.combine(protos, lookup=opts.lookup, target=target)
-        except TooManyModulesError as exc:
-            raise UsageError(str(exc)) from None
-    if opts.lookup and len(protos) > 0:
-        from luacross.names import apply_names
+            def on_input(path: str | None) -> None:
+                step(f"compiling {'stdin' if path is None else path}")
 
-        apply_names(main_proto, opts.names, target)
-    elif opts.names:
-        notice("note: --name applies to -f, -a and -i builds only; ignored")
-    if opts.listing:
-        list_protos(main_proto, full=opts.listing > 1, target=target)
-    if not opts.dumping:
-        return 0
-    if opts.flash:
+        protos = leading + api.compile_files(opts.files, target, on_input)
+        if resource_files is not None:
+            if progress is not None:
+                progress.step(f"compiling {len(resource_files)} resources")
+            protos.append(resources.compile_files(resource_files, target))
+        if len(protos) == 1 and not opts.lookup:
+            main_proto = protos[0]
+        else:
+            from luacross.lua51.combine import TooManyModulesError
+
+            try:
+                main_proto = api.combine(protos, lookup=opts.lookup, target=target)
+            except TooManyModulesError as exc:
+                raise UsageError(str(exc)) from None
+        if opts.lookup and len(protos) > 0:
+            from luacross.names import apply_names
+
+            apply_names(main_proto, opts.names, target, generated=int(resource_files is not None))
+        elif opts.names:
+            notice("note: --name applies to -f, -a and -i builds only; ignored")
+        if opts.listing:
+            stop_progress()
+            list_protos(main_proto, full=opts.listing > 1, target=target)
+        if not opts.dumping:
+            return 0
+        if not opts.flash:
+            stop_progress()
+            api.write_output(opts.output, api.dump_lc(main_proto, target, strip=opts.stripping))
+            return 0
+        if progress is not None:
+            progress.step("laying out the image")
         result = api.build_image(
             main_proto,
             target,
@@ -402,10 +445,27 @@ def compile_command(args: list[str]) -> int:
             seed=seed,
             strip=opts.stripping,
         )
-        write_image(opts, core, result)
-    else:
-        api.write_output(opts.output, api.dump_lc(main_proto, target, strip=opts.stripping))
+    finally:
+        stop_progress()
+    write_image(opts, core, result)
     return 0
+
+
+def start_progress(opts: Options, steps: int):
+    """The transient progress line of a build (luacross.progress): only when stderr
+    is a terminal and not `-q`; None otherwise (luacross.progress is not even imported)."""
+    if opts.quiet or not sys.stderr.isatty():
+        return None
+    from luacross import progress
+
+    return progress.start(steps, opts.quiet)
+
+
+def stop_progress() -> None:
+    """Erase the progress line, if one is shown, before anything else is written."""
+    progress = sys.modules.get("luacross.progress")
+    if progress is not None:
+        progress.stop()
 
 
 def write_image(opts: Options, core, result) -> None:
@@ -449,6 +509,10 @@ def note_unused_options(opts: Options) -> None:
         notice("note: --strip-image: -F loads an image as it is; ignored")
     if (opts.report or opts.json is not None) and not image:
         notice("note: --report and --json apply to -f/-a images only; ignored")
+    if opts.resources and not opts.flash:
+        notice("note: --resource applies to -f/-a images only; ignored")
+    elif opts.resources and opts.lfs_image is not None:
+        notice("note: --resource: -F loads an image as it is; ignored")
 
 
 def list_protos(main_proto, *, full: bool, target) -> None:
@@ -484,9 +548,14 @@ def summarize_image(opts: Options, result) -> None:
     )
 
 
+_quiet = False  # -q: notes and summaries are not printed (warnings and errors are)
+
+
 def notice(message: str) -> None:
-    """An informational line on stderr (never part of luac.cross's own output)."""
-    report(message)
+    """An informational line on stderr (never part of luac.cross's own output);
+    with `-q` only warnings are printed."""
+    if not _quiet or message.startswith("warning:"):
+        report(message)
 
 
 def report(message: str) -> None:
@@ -497,6 +566,7 @@ def report(message: str) -> None:
     gone (a closed terminal) is not an error of its own.
     """
     line = f"{PROGNAME}: {message}\n".encode("utf-8", "surrogateescape")
+    stop_progress()
     try:
         sys.stderr.flush()
         sys.stderr.buffer.write(line)

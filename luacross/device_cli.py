@@ -253,7 +253,9 @@ def run(
     image: Annotated[Path, typer.Argument(metavar="IMAGE", help="LFS image to load, boot and run")],
     module: Annotated[
         str | None,
-        typer.Argument(metavar="MODULE", help="module to run (default: _init if present)"),
+        typer.Argument(
+            metavar="MODULE", help="module to run after the start-up (init.lua, else _init)"
+        ),
     ] = None,
     code: Annotated[
         str | None, typer.Option("--code", metavar="CODE", help="Lua code to run after boot")
@@ -290,13 +292,38 @@ def run(
             show_default=False,
         ),
     ] = DEFAULT_MEMORY,
+    prelude: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--prelude",
+            metavar="FILE.lua",
+            help="Lua file run on the device at boot, before the image's code: stubs for "
+            "firmware modules the model lacks (tmr, wifi, gpio, ...); repeat it for "
+            "several, run in order",
+        ),
+    ] = None,
+    spiffs: Annotated[
+        Path | None,
+        typer.Option(
+            "--spiffs",
+            metavar="DIR",
+            help="use the folder DIR as the device's file system (SPIFFS, flat names): "
+            "the file module, node.LFS.reload, require and init.lua find its files, and "
+            "what the image writes, renames or removes changes the files in DIR",
+        ),
+    ] = None,
 ) -> None:
     """Load IMAGE into a simulated LFS partition, boot it and run MODULE or CODE.
 
     The image runs in a Lua VM of its core (5.1 or 5.3, found in the image)
     holding that firmware's libraries only: it can read, write or run nothing
-    on the PC.
+    on the PC, except the files of the --spiffs folder. At boot the preludes
+    run, then init.lua (from --spiffs) or else the _init module, then MODULE,
+    then CODE. A successful node.LFS.reload restarts the device on the new
+    image (preludes and init again); if MODULE or CODE caused it, the run
+    ends after that start-up.
     """
+    from luacross.device.vm import preludes
     from luacross.runtime import DEFAULT_LFS_BASE, MIN_MEMORY, check_partition
 
     code = code if code is not None else code_alias
@@ -305,12 +332,17 @@ def run(
         check_partition(base, lfs_size)
         if memory < MIN_MEMORY:
             raise LuacrossError(f"--memory {memory}: at least {MIN_MEMORY} (1M) is needed")
+        chunks = preludes(prelude or [])
+        if spiffs is not None and not spiffs.is_dir():
+            raise LuacrossError(f"--spiffs {spiffs}: not a folder")
         data = read_image(image, named_build=bool(lua or numbers or integral or chip))
         refuse_other_base(image, data, lfs_base)
         build, found = choose_build(data, lua, numbers, integral, chip)
     except LuacrossError as exc:
         raise fail(str(exc)) from None
-    job = _DeviceJob(data, module, code, base, lfs_size, memory, build=build)
+    job = _DeviceJob(
+        data, module, code, base, lfs_size, memory, build=build, prelude=chunks, spiffs=spiffs
+    )
     status = run_isolated(job, timeout=timeout, memory=memory)
     if status:
         raise typer.Exit(code=status)
@@ -318,20 +350,40 @@ def run(
 
 class _DeviceJob:
     """What `run` does with the device; `emit(kind, text)` reports: "o" a
-    printed line, "e" a note for stderr, "x" the error that ends the run."""
+    printed line, "e" a note for stderr, "x" the error that ends the run,
+    "f" a file the image wrote into the --spiffs folder (name NUL data), "r"
+    one it removed. `show(kind, text)` carries a report out on the PC's side."""
 
-    def __init__(self, data, module, code, base, size, memory, build=None):
+    def __init__(
+        self, data, module, code, base, size, memory, build=None, prelude=None, spiffs=None
+    ):
         self.build = build  # luacross.device.Build that runs the image (None: the image's)
         self.data, self.module, self.code = data, module, code
         self.base, self.size, self.memory = base, size, memory
+        self.prelude = prelude  # luacross.device.vm.Chunk list, read on the PC
+        self.spiffs = spiffs  # the --spiffs folder (None: an empty file system)
         self.timeout: float | None = None  # in-process runs only: the VM's own limit
 
     def __call__(self, emit, confine=None) -> None:
         """`confine()`, if given, runs once the image is loaded, before any of its code."""
         from luacross.device import core, detect
+        from luacross.device.spiffs import SpiffsFolder
+        from luacross.device.vm import run_device
 
         build = self.build or detect(self.data)
         device_core = core(build)
+        files = {}
+        if self.spiffs is not None:  # read here; the PC's side writes what changes
+
+            def writer(name: str, data: bytes | None) -> None:
+                if data is None:
+                    emit("r", name)
+                else:
+                    emit("f", name + "\0" + data.decode("utf-8", "surrogateescape"))
+
+            files = SpiffsFolder(self.spiffs, writer)
+            for note in files.notes():
+                emit("e", f"note: {note}")
         device = device_core.open_device(
             build,
             lfs_base=self.base,
@@ -339,20 +391,28 @@ class _DeviceJob:
             memory_limit=self.memory,
             timeout=self.timeout,
             output=_Emitted(emit),
+            files=files,
         )
         device.load(self.data)  # a rejected image: its message alone
         for note in device_core.notes(build):
             emit("e", f"note: {note}")
         if confine is not None:
             confine()
-        if "_init" in device.modules:
-            device.run_module("_init")
-        if self.module is not None and self.module != "_init":
-            device.run_module(self.module)
-        if self.code is not None:
-            device.execute(self.code)
-        if self.module is None and self.code is None and "_init" not in device.modules:
-            raise LuacrossError(f"no _init module; name one of: {' '.join(sorted(device.modules))}")
+        device.apply_prelude(self.prelude)
+        run_device(device, self.module, self.code)
+
+    def show(self, kind: str, text: str) -> None:
+        if kind in ("f", "r"):
+            from luacross.device.spiffs import write_file
+
+            name, _, data = text.partition("\0")
+            try:
+                write_file(self.spiffs, name, data.encode("utf-8", "surrogateescape")
+                           if kind == "f" else None)  # fmt: skip
+            except LuacrossError as exc:
+                _show("e", str(exc))
+            return
+        _show(kind, text)
 
 
 class _Emitted(list):
@@ -386,7 +446,7 @@ def _show(kind: str, text: str) -> None:
 def run_in_process(job) -> int:
     """Run `job` here (no fork on this platform): no timeout, no crash guard."""
     try:
-        job(_show)
+        job(getattr(job, "show", _show))
     except KeyboardInterrupt:
         _show("x", "interrupted")
         return 130
@@ -428,7 +488,7 @@ def run_isolated(job, *, timeout: float, memory: int) -> int:
                 os._exit(1)
         os.close(write_end)
         write_end = None
-        return _parent(pid, read_end, timeout, memory)
+        return _parent(pid, read_end, timeout, memory, getattr(job, "show", _show))
     except _Stop as stop:
         _show("x", STOPPING[stop.signum])
         return 128 + stop.signum
@@ -472,7 +532,7 @@ def _kill(pid: int) -> None:
         pass
 
 
-def _parent(pid: int, read_end: int, timeout: float, memory: int) -> int:
+def _parent(pid: int, read_end: int, timeout: float, memory: int, show=_show) -> int:
     deadline = time.monotonic() + timeout
     buffer = b""
     ended = False  # the child sent its final error
@@ -495,7 +555,7 @@ def _parent(pid: int, read_end: int, timeout: float, memory: int) -> int:
                 break
             kind, text = chr(buffer[0]), buffer[5 : 5 + size].decode("utf-8", "surrogateescape")
             buffer = buffer[5 + size :]
-            _show(kind, text)
+            show(kind, text)
             ended = ended or kind == "x"
     _, status = os.waitpid(pid, 0)
     if os.WIFEXITED(status):

@@ -702,9 +702,12 @@ def command(args: list[str]) -> int:
             status = 1
             continue
         rep = examine("stdin" if path == "-" else path, data)
-        if rep["error"]:
-            status = 1
         reports.append(rep)
+        if rep["error"]:  # the summary says what was read; the status line, why it failed
+            from luacross.cli import report
+
+            report(f"{rep['path']}: damaged: {rep['error']}")
+            status = 1
         if not as_json:
             write_stdout(render(rep).encode("utf-8", "surrogateescape"))
             if level:

@@ -19,14 +19,16 @@ def _chunk_path(source: bytes | None) -> str | None:
     return os.fsdecode(source[1:])
 
 
-def apply_names(main, names: list[str], target) -> None:
+def apply_names(main, names: list[str], target, *, generated: int = 0) -> None:
     """Rename modules of the lookup `main` as `names` (FILE=NAME) ask, then warn
-    (one line on stderr each) about names that occur twice."""
+    (one line on stderr each) about names that occur twice. The last `generated`
+    modules are luacross's own (`--resource`): no FILE names them."""
     from luacross.cli import CommandUsageError, notice
 
     modules = main.protos
     count = len(modules)
-    paths = [_chunk_path(f.source) for f in modules]
+    paths = [_chunk_path(f.source) for f in modules[: count - generated]]
+    paths += [None] * generated
     for item in names:
         path, sep, name = item.partition("=")
         if not sep or not path or not name:

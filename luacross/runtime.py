@@ -14,18 +14,22 @@ app/lua/lnodemcu.c):
 - `node.LFS.list()` (sorted names), `node.LFS.time`, `node.LFS.config` and
   `node.info("lfs")` (`lfs_mapped`, `lfs_base`, `lfs_size`, `lfs_used`);
 - `node.LFS.reload(file)` / `node.flashreload(file)`: runs the loader on
-  `LfsDevice.files[file]`; returns pass 1's error string, or writes the flash,
+  the file of the device's file system; returns pass 1's error string, or writes the flash,
   prints "LFS region updated.  Restarting." and reboots the VM (a `pcall`
   around the call cannot stop that restart on the device; here it stops the
   calling code at the next return to Python);
 - `require(name)`: `package.preload`, the device's file system
   (`LfsDevice.files`, `package.path` "?.lc;?.lua"), then LFS (the `_init`
   convention's loader);
+- `file`: NodeMCU's file module on `LfsDevice.files` (or a folder, `spiffs=`):
+  open/close/read/readline/write/writeline/seek/flush, exists, list, remove,
+  rename, stat, getcontents, putcontents (`luacross.device.libs`, shared
+  with the 5.3 core);
 - `print` is captured into `LfsDevice.output`.
 
 The VM holds what NodeMCU's 5.1 firmware holds, and nothing of the host (see
 `_FIRMWARE`): base functions, `string`, `table`, `coroutine`, the firmware's
-`math`, its minimal `debug` (getregistry, getstrings, traceback) and `node`,
+`math`, its minimal `debug` (getregistry, getstrings, traceback), `node` and `file`,
 reached through `_G`'s metatable as on the device; no `io`, no `os`, no
 native code; `loadfile`, `dofile` and `require` read `LfsDevice.files`; a
 binary chunk loads only if this VM's `string.dump` made it.
@@ -37,7 +41,7 @@ Limits, by design:
 - No NodeMCU C modules (wifi, gpio, tmr, net, ...) exist. Inject what a run
   needs with `globals=` (Python values, dicts become tables, callables are
   callable from Lua) and/or `prelude=` (Lua code run after boot, before any
-  module); see `LfsDevice`.
+  module; `luacross run --prelude FILE.lua`); see `LfsDevice`.
 - Lua 5.1's pattern matcher has no depth limit (nor has the firmware's): a
   pattern that recurses a million levels deep overflows the C stack of the
   process. `luacross run` runs the device in a child process for this.
@@ -45,8 +49,7 @@ Limits, by design:
 
 import os
 import time
-import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,7 +57,6 @@ import lupa.lua51 as lua51
 
 from lfs_format.errors import LoaderError, LuacrossError
 from lfs_format.flash import SECTOR_SIZE, SimulatedFlash
-from lfs_format.lua51.image_structs import FLASH_SIG_B1
 from lfs_format.lua51.lc import dump_chunk, read_chunk
 from lfs_format.lua51.lineinfo import LineInfoWriter
 from lfs_format.lua51.loader import (
@@ -66,11 +68,18 @@ from lfs_format.lua51.loader import (
     read_partition,
 )
 from lfs_format.lua51.proto import Proto
+from lfs_format.sniff import lua51_image_integral
 from lfs_format.target import HOST, Target
-from luacross.device.vm import HOOK_COUNT, LuaRuntimeError, SandboxCalls
-from luacross.device.vm import Hidden as _Hidden
-from luacross.device.vm import results as _results
-from luacross.device.vm import text as _text
+from luacross.device.spiffs import Spiffs, SpiffsFolder
+from luacross.device.vm import (
+    HOOK_COUNT,
+    Hidden as _Hidden,
+    LuaRuntimeError,
+    SandboxCalls,
+    results as _results,
+    run_device,
+    text as _text,
+)
 
 DEFAULT_LFS_BASE = 0x40220000  # mapped address of the partition (ESP8266 IROM)
 FLASH_MAPPING = 0x40200000  # ESP8266: mapped = physical + this
@@ -87,17 +96,6 @@ class _Restart(Exception):
 
 def is_gzip(data: bytes) -> bool:
     return data[:2] == GZIP_MAGIC
-
-
-def image_is_integral(data: bytes) -> bool:
-    """The build an image was made for, from its signature (B1 bit); float if unreadable."""
-    head = data
-    if is_gzip(data):
-        try:
-            head = zlib.decompressobj(31).decompress(data, 4)
-        except zlib.error:
-            return False
-    return len(head) >= 4 and bool(int.from_bytes(head[:4], "little") & FLASH_SIG_B1)
 
 
 def _round_sectors(size: int) -> int:
@@ -199,7 +197,8 @@ def check_image(
 # What the image can reach is built from these locals; the originals stay
 # upvalues here (the firmware's debug library cannot read upvalues).
 _FIRMWARE = r"""
-local index, config, capture, reload, readfile, integral, romstrings, tick, hookcount = ...
+local index, config, capture, reload, readfile, integral, romstrings, tick, hookcount,
+      shared_calls, shared_node, shared_getstrings, shared_file, fsops = ...
 local G = _G
 local type, select, unpack, xpcall, pcall, error, tostring, next, pairs, ipairs =
       type, select, unpack, xpcall, pcall, error, tostring, next, pairs, ipairs
@@ -207,14 +206,15 @@ local setmetatable, rawget = setmetatable, rawget
 local loadstring_host, dump, traceback, sethook =
       loadstring, string.dump, debug.traceback, debug.sethook
 local getrawmetatable, setrawmetatable = debug.getmetatable, debug.setmetatable
-local concat, sort, sub, gsub, gmatch, format =
-      table.concat, table.sort, string.sub, string.gsub, string.gmatch, string.format
+local concat, sub, gsub, gmatch, format =
+      table.concat, string.sub, string.gsub, string.gmatch, string.format
 local string, table, coroutine, math, package = string, table, coroutine, math, package
 
 -- lupa's Python objects: their metatable stays out of reach
 local registry = debug.getregistry()
 local pobject = rawget(registry, "POBJECT")
 if pobject then pobject.__metatable = false end
+local print, handler, limit, hook = shared_calls(capture, pobject, tick, hookcount)
 
 local function typename(n, ...)
   if select("#", ...) < n then return "no value" end
@@ -249,17 +249,7 @@ for _, name in ipairs{"assert", "collectgarbage", "error", "gcinfo", "getfenv",
   ROM[name] = G[name]
 end
 
-function ROM.print(...)               -- luaB_print, into LfsDevice.output
-  local tostr, parts = G.tostring, {}
-  for i = 1, select("#", ...) do
-    local s = tostr((select(i, ...)))
-    if type(s) ~= "string" then
-      error("'tostring' must return a string to 'print'", 2)
-    end
-    parts[i] = s
-  end
-  capture(concat(parts, "\t"))
-end
+ROM.print = print                     -- into LfsDevice.output
 
 function ROM.loadstring(...)
   local s = checkstring(1, "loadstring", ...)
@@ -340,53 +330,27 @@ local fake_registry = {_LOADED = package.loaded}
 local debug = {
   getregistry = function() return fake_registry end,
   traceback = traceback,
-  getstrings = function(...)
-    local opt = select(1, ...)
-    if opt == nil then opt = "RAM" end
-    if opt ~= "RAM" and opt ~= "ROM" then
-      error(format("bad argument #1 to 'getstrings' (invalid option '%s')", tostring(opt)), 2)
-    end
-    if opt == "RAM" then return {} end  -- the host VM's string table is not the device's
-    if not index then return nil end
-    local list = {}
-    for i, s in ipairs(romstrings) do list[i] = s end
-    sort(list)
-    return list
-  end,
+  getstrings = shared_getstrings(index and romstrings or nil),
 }
 
--- node: the LFS API (app/modules/node.c, app/lua/lnodemcu.c)
+-- node: the LFS API (app/modules/node.c, app/lua/lnodemcu.c); file (file.c)
 local function lfsmodule(name)        -- luaL_pushlfsmodule
   if not index then return nil end
   local f = index(name)
   if type(f) ~= "function" then return nil end
   return f
 end
-local function lfsconfig()
-  return {lfs_mapped = config[1], lfs_base = config[2], lfs_size = config[3], lfs_used = config[4]}
+local function lfsnames()             -- the lookup main's second result
+  if not index then return nil end
+  local _, names = index()
+  return names
 end
-local function lfsreload(...)
+local function lfsreload(...)         -- luaL_lfsreload: the loader on a file
   return reload(checkstring(1, "reload", ...))
 end
-local node = {flashindex = lfsmodule, flashreload = lfsreload}
-node.info = function(what)
-  if what == "lfs" then return lfsconfig() end
-end
-node.LFS = setmetatable({
-  get = lfsmodule,
-  list = function()
-    if not index then return nil end
-    local _, names = index()
-    sort(names)
-    return names
-  end,
-  reload = lfsreload,
-}, {__index = function(_, name)        -- node_lfs_func
-  if type(name) ~= "string" and type(name) ~= "number" then return nil end
-  if name == "config" then return lfsconfig() end
-  if name == "time" then return index and (index()) end
-  return lfsmodule(name)
-end})
+local node = shared_node(lfsmodule, lfsnames, function() return index and (index()) end,
+                         lfsreload, config)
+local file = shared_file(fsops)
 
 -- require: package.preload, the device's file system (package.path), LFS
 package.loadlib, package.cpath, package.path = nil, "", "?.lc;?.lua"
@@ -416,7 +380,7 @@ loaded._G, loaded.package, loaded.string, loaded.table = G, package, string, tab
 loaded.coroutine, loaded.math, loaded.debug = coroutine, math, debug
 
 ROM.string, ROM.table, ROM.coroutine, ROM.math, ROM.debug = string, table, coroutine, math, debug
-ROM.node, ROM.ROM = node, ROM
+ROM.node, ROM.file, ROM.ROM = node, file, ROM
 local ram = {_G = true, _VERSION = true, ipairs = true, pairs = true, newproxy = true,
              package = true, require = true, module = true}
 local names = {}
@@ -429,18 +393,6 @@ setmetatable(G, G)
 
 -- calls from Python: f(...) as {ok, results...} and the number of results;
 -- an error as {message, traceback} with the message as Lua's interpreter shows it
-local function message(e)
-  local t = type(e)
-  if t == "string" or t == "number" then return tostring(e) end
-  if t == "userdata" and getrawmetatable(e) == pobject then return e end  -- a Python exception
-  local mt = getrawmetatable(e)
-  if type(mt) == "table" and rawget(mt, "__tostring") then
-    local ok, s = pcall(tostring, e)
-    if ok and type(s) == "string" then return s end
-  end
-  return "(error object is a " .. t .. " value)"
-end
-local function handler(e) return {message(e), traceback("", 2)} end
 local function pack(...) return {n = select("#", ...), ...} end
 local function invoke(f, ...)
   local n, args = select("#", ...), {...}
@@ -450,23 +402,7 @@ end
 local function bridge(f)              -- a Python callable, as a plain Lua function
   return function(...) return f(...) end
 end
--- the time limit (LfsDevice.timeout): every `hookcount` instructions Python's
--- tick() says whether the call must stop; once stopped, every instruction
--- raises again, so that no pcall in the image can keep it running
-local limit = {}
-local function hook()
-  local stop = limit.stop
-  if stop == nil then
-    stop = tick()
-    if stop == nil then
-      sethook(hook, "", hookcount)  -- a thread left at every instruction by a past stop
-      return
-    end
-    limit.stop = stop
-    sethook(hook, "", 1)
-  end
-  error(stop, 0)
-end
+-- the time limit (LfsDevice.timeout): the shared count hook
 if hookcount then
   -- Lua 5.1 keeps a Lua hook per thread: every coroutine gets it explicitly
   sethook(hook, "", hookcount)
@@ -540,11 +476,18 @@ class LfsDevice(SandboxCalls):
     - `integral`: firmware build (None: the build the loaded image was made for);
     - `lfs_base`: mapped address of the partition (absolute images use their own);
     - `lfs_size`: partition size (None: the image's size rounded up to 4 KiB);
-    - `globals`: values set as Lua globals after boot (stubs for C modules),
+    - `globals`: values set as Lua globals at every boot (stubs for C modules),
       e.g. `{"wifi": {"STATION": 1, "setmode": lambda m: m}}`;
-    - `prelude`: Lua code run after `globals`, before any module;
-    - `files`: the device's file system (SPIFFS) as name -> bytes: what
-      `node.LFS.reload(name)`, `loadfile`, `dofile` and `require` read;
+    - `prelude`: Lua run at every boot after `globals`, before any module: a
+      string of Lua source, a path of a Lua file (read on the PC when it
+      runs), or a list of these, run in order (`luacross.device.vm.preludes`); an error
+      raises `PreludeError` with Lua's one-line message;
+    - `files`: the device's file system (SPIFFS) as name -> bytes: what the
+      `file` module, `node.LFS.reload(name)`, `loadfile`, `dofile` and
+      `require` use (empty by default);
+    - `spiffs`: a folder of the PC as that file system instead: its files are
+      read once, and every file the image writes, renames or removes is
+      written back there (`luacross.device.spiffs`: flat names only);
     - `memory_limit`: bytes the Lua VM may allocate (None: no limit);
     - `timeout`: seconds each call into Lua may run (None: no limit); a count
       hook stops Lua code, not a long C function (e.g. a pathological
@@ -554,9 +497,12 @@ class LfsDevice(SandboxCalls):
 
     The VM holds what NodeMCU's Lua 5.1 firmware offers (see `_FIRMWARE`),
     nothing of the host: no `io`, no `os`, no native code, no host files.
-    `load(image)` writes and boots an image; then `call`, `require`,
-    `run_module` and `execute` run Lua, raising `LuaRuntimeError` on a Lua
-    error. Lua strings come back as `bytes`; `print` lines collect in `output`.
+    `load(image)` writes and boots an image; then `startup`, `call`,
+    `require`, `run_module` and `execute` run Lua, raising `LuaRuntimeError`
+    on a Lua error. Lua strings come back as `bytes`; `print` lines collect
+    in `output`. A successful `node.LFS.reload` restarts the device
+    (`restarts` counts them): a fresh VM on the new image, `globals` and
+    `prelude` again; `luacross.device.vm.run_device` then runs the start-up.
     """
 
     _lupa = lua51  # the VM's lupa module (SandboxCalls); a class attribute, not a field
@@ -565,11 +511,15 @@ class LfsDevice(SandboxCalls):
     lfs_base: int = DEFAULT_LFS_BASE
     lfs_size: int | None = None
     globals: Mapping[str, object] = field(default_factory=dict)
-    prelude: str | None = None
-    files: dict[str, bytes] = field(default_factory=dict)
+    prelude: object = None
+    files: MutableMapping[str, bytes] = field(default_factory=dict)
+    spiffs: str | os.PathLike | None = None
     output: list[str] = field(default_factory=list)
     memory_limit: int | None = None
     timeout: float | None = None
+    restarts: int = field(default=0, init=False)
+    init_blocked: bool = field(default=False, init=False)
+    _spiffs: Spiffs | None = field(default=None, init=False)
     flash: SimulatedFlash | None = field(default=None, init=False)
     boot_result: object = field(default=None, init=False)
     main: Proto | None = field(default=None, init=False)
@@ -586,6 +536,8 @@ class LfsDevice(SandboxCalls):
 
     def __post_init__(self) -> None:
         check_partition(self.lfs_base, self.lfs_size)
+        if self.spiffs is not None:
+            self.files = SpiffsFolder(self.spiffs)
         if self.memory_limit is not None and self.memory_limit < MIN_MEMORY:
             raise LuacrossError(
                 f"Lua memory limit {self.memory_limit} is too small (at least {MIN_MEMORY})"
@@ -601,7 +553,7 @@ class LfsDevice(SandboxCalls):
         after reading the partition back (no Lua VM: what `check` needs).
         """
         if self.integral is None:
-            self.integral = image_is_integral(image)
+            self.integral = lua51_image_integral(image)
         if is_gzip(image):
             loader = LoaderPass(integral=self.integral, partition_size=self.lfs_size)
             validated = loader.first(image)
@@ -673,16 +625,13 @@ class LfsDevice(SandboxCalls):
             self.lua.table_from(_proto_strings(self.main)),
             self._tick,
             HOOK_COUNT if self.timeout is not None else None,
+            *self._shared_firmware(load_host),
         )
         (self._invoke, self._loadchunk, self._flashindex, self._require, self._bridge,
          limit) = results
         if self.timeout is not None:
             self._rearm = limit
-        g = self.lua.globals()
-        for name, value in self.globals.items():
-            g[self._to_lua(name)] = self._to_lua(value)
-        if self.prelude:
-            self.execute(self.prelude, chunkname="=(prelude)")
+        self._install()
 
     def _config(self) -> list[int]:
         base = self.flash.base
@@ -693,11 +642,8 @@ class LfsDevice(SandboxCalls):
     def _capture(self, line: bytes) -> None:
         self.output.append(_text(line))
 
-    def _read_file(self, name: bytes) -> bytes | None:
-        return self.files.get(_text(name))
-
     def _reload_from_lua(self, name: bytes) -> bytes:
-        image = self.files.get(_text(name))
+        image = self._read_file(name)
         if image is None:
             return NOT_FOUND.encode()
         loader = LoaderPass(integral=bool(self.integral), partition_size=self.flash.size)
@@ -710,33 +656,6 @@ class LfsDevice(SandboxCalls):
         raise _Restart()
 
     # -- running Lua --------------------------------------------------------------
-
-    def _to_lua(self, value):
-        """A Python value as the image sees it: strings as Lua strings, mappings
-        and sequences as tables, callables as Lua functions (their results
-        converted the same way); anything else stays an opaque Python object
-        whose public attributes only are visible."""
-        if isinstance(value, str):
-            return value.encode("utf-8", "surrogateescape")
-        if isinstance(value, Mapping):
-            table = self.lua.table()
-            for key, item in value.items():
-                table[self._to_lua(key)] = self._to_lua(item)
-            return table
-        if isinstance(value, (list, tuple)):
-            return self.lua.table(*[self._to_lua(v) for v in value])
-        if callable(value) and not lua51.lua_type(value):
-            return self._bridge(self._python_function(value))
-        return value
-
-    def _python_function(self, function):
-        def call(*args):
-            result = function(*args)
-            if isinstance(result, tuple):
-                return tuple(self._to_lua(item) for item in result)
-            return self._to_lua(result)
-
-        return call
 
     def module(self, name: str):
         """The module's main function as `node.flashindex(name)` returns it (None if absent)."""
@@ -795,33 +714,34 @@ def run_image(
     lfs_base: int | None = None,
     lfs_size: int | None = None,
     globals: Mapping[str, object] | None = None,
-    prelude: str | None = None,
+    prelude: object = None,
+    spiffs: str | os.PathLike | None = None,
     output: list[str] | None = None,
 ) -> list[str]:
-    """Load and boot `data`, run `_init` if the image has it (as a device's
-    init.lua does), then MODULE and/or CODE; return the printed lines.
+    """`luacross run` as a function, for images of either core: load and boot
+    `data` on the device of the build it is for, run the start-up (init.lua
+    from `spiffs`, else the `_init` module), then MODULE and/or CODE
+    (`luacross.device.vm.run_device`, restarts included); return the printed
+    lines.
 
+    `globals`, `prelude` and `spiffs` are the device's (see `LfsDevice`).
     `output` is the list printed lines are appended to as they happen (so a
     caller can show them live, and keeps them when a Lua error is raised).
     """
-    device = LfsDevice(
+    from luacross.device import core, detect
+
+    build = detect(data)
+    device = core(build).open_device(
+        build,
         lfs_base=DEFAULT_LFS_BASE if lfs_base is None else lfs_base,
         lfs_size=lfs_size,
         globals=globals or {},
         prelude=prelude,
+        spiffs=spiffs,
         output=[] if output is None else output,
     )
     device.load(data)
-    if "_init" in device.modules:
-        device.run_module("_init")
-    if module is not None and module != "_init":
-        device.run_module(module)
-    if code is not None:
-        device.execute(code)
-    if module is None and code is None and "_init" not in device.modules:
-        raise LuacrossError(
-            f"no _init module; name one of: {' '.join(sorted(device.modules))}"
-        )
+    run_device(device, module, code)
     return device.output
 
 

@@ -5,8 +5,7 @@ import importlib.util
 import zlib
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from golden import REPO, blob, cases
 from lfs_format.compress import GZIP_HEADER, best_compress, uzlib_compress

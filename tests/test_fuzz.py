@@ -17,8 +17,7 @@ from pathlib import Path
 
 import lupa.lua51
 import pytest
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 from test_differential import NODEMCU_LOCALS_LIMIT, skip_first_line_comment
 
 from golden import BLOBS, CORPUS, REPO, cases, run_cli

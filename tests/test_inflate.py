@@ -6,8 +6,7 @@ import os
 import zlib
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from golden import cases, output_blob
 from lfs_format.compress import best_compress, uzlib_compress

@@ -244,6 +244,8 @@ def test_damaged_image_is_one_line(tmp_path):
     run = run_cli(["inspect", str(bad)])
     assert run.status == 1
     assert b"damaged: " in run.stdout
+    assert run.stderr.startswith(b"luacross: " + bytes(bad) + b": damaged: ")
+    assert run.stderr.count(b"\n") == 1
 
 
 # -- ESP32 builds (files the dev-esp32 luac.cross wrote, tests/data/esp32) -------------

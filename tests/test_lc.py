@@ -7,8 +7,7 @@ import sys
 
 import lupa.lua51
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from golden import CORPUS, cases, output_blob, paired_cases
 from lfs_format.errors import LcFormatError, LcMemoryError

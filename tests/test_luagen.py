@@ -3,8 +3,7 @@ reaches every grammar feature it is meant to (luagen.FEATURES)."""
 
 import lupa.lua51
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from luagen import FEATURES, lua_chunks_with_features, seeded_chunk
 

@@ -43,12 +43,13 @@ def names(device, expression: str) -> list[str]:
     return sorted(name.decode() for name in table.values())
 
 
-# the firmware's tables, from the 5.1 sources (default ESP8266 build)
+# the firmware's tables, from the 5.1 sources (default ESP8266 build: user_modules.h has
+# LUA_USE_MODULES_FILE and _NODE)
 BASE = ["assert", "collectgarbage", "dofile", "error", "gcinfo", "getfenv", "getmetatable",
         "load", "loadfile", "loadstring", "next", "pcall", "print", "rawequal", "rawget",
         "rawset", "select", "setfenv", "setmetatable", "tonumber", "tostring", "type",
         "unpack", "xpcall"]
-ROM_TABLES = ["ROM", "coroutine", "debug", "math", "node", "string", "table"]
+ROM_TABLES = ["ROM", "coroutine", "debug", "file", "math", "node", "string", "table"]
 RAM = ["_G", "_VERSION", "__index", "ipairs", "module", "newproxy", "package", "pairs", "require"]
 
 

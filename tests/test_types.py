@@ -17,7 +17,7 @@ TYPED_MODULES = [
         ("lfs_format", ("lineinfo", "opcodes", "proto")),
     )
     for module in modules
-] + ["lfs_format/lua51/lc.py", "lfs_format/compress.py"]
+] + ["lfs_format/instruction.py", "lfs_format/lua51/lc.py", "lfs_format/compress.py"]
 
 
 def test_compiler_modules_pass_mypy_strict():
@@ -42,3 +42,7 @@ def test_final_constants_match_their_enums():
             assert getattr(lexer, f"TK_{kind.name}") == kind
     for op in opcodes.OpCode:
         assert getattr(opcodes, f"OP_{op.name}") == op
+    from lfs_format.lua53 import opcodes as opcodes53
+
+    for op53 in opcodes53.OpCode:
+        assert getattr(opcodes53, f"OP_{op53.name}") == op53

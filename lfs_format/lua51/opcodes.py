@@ -2,12 +2,43 @@
 
 Facts from `lopcodes.h`/`lopcodes.c` and NodeMCU's `luaconf.h`. Tables are
 data; everything that encodes or decodes an instruction word goes through the
-helpers here. Field layout: op bits 0-5, A 6-13, C 14-22, B 23-31; Bx = bits
-14-31, sBx = Bx - MAXARG_sBx.
+helpers of `lfs_format.instruction` (the word both cores share), re-exported
+here.
 """
 
 from enum import IntEnum
 from typing import Final
+
+from lfs_format.instruction import (  # the shared instruction word, re-exported
+    BITRK as BITRK,
+    MAXARG_A as MAXARG_A,
+    MAXARG_B as MAXARG_B,
+    MAXARG_BX as MAXARG_BX,
+    MAXARG_C as MAXARG_C,
+    MAXARG_SBX as MAXARG_SBX,
+    MAXINDEXRK as MAXINDEXRK,
+    NO_REG as NO_REG,
+    POS_A as POS_A,
+    POS_B as POS_B,
+    POS_BX as POS_BX,
+    POS_C as POS_C,
+    POS_OP as POS_OP,
+    SIZE_A as SIZE_A,
+    SIZE_B as SIZE_B,
+    SIZE_BX as SIZE_BX,
+    SIZE_C as SIZE_C,
+    SIZE_OP as SIZE_OP,
+    create_abc as create_abc,
+    create_abx as create_abx,
+    get_opcode as get_opcode,
+    getarg_a as getarg_a,
+    getarg_b as getarg_b,
+    getarg_bx as getarg_bx,
+    getarg_c as getarg_c,
+    getarg_sbx as getarg_sbx,
+    isk as isk,
+    rkask as rkask,
+)
 
 
 class OpCode(IntEnum):
@@ -150,26 +181,6 @@ OPMODES: dict[OpCode, tuple[bool, bool, OpArgMask, OpArgMask, OpMode]] = {
     OpCode.VARARG: (False, True, _U, _N, _ABC),
 }
 
-# instruction fields (lopcodes.h)
-SIZE_OP: Final = 6
-SIZE_A: Final = 8
-SIZE_B: Final = 9
-SIZE_C: Final = 9
-SIZE_BX: Final = SIZE_B + SIZE_C
-POS_OP: Final = 0
-POS_A: Final = 6
-POS_C: Final = 14
-POS_B: Final = 23
-POS_BX: Final = POS_C
-MAXARG_A: Final = (1 << SIZE_A) - 1
-MAXARG_B: Final = (1 << SIZE_B) - 1
-MAXARG_C: Final = (1 << SIZE_C) - 1
-MAXARG_BX: Final = (1 << SIZE_BX) - 1
-MAXARG_SBX: Final = MAXARG_BX >> 1
-NO_REG: Final = MAXARG_A
-BITRK: Final = 1 << (SIZE_B - 1)  # an RK operand >= BITRK names constant (x - BITRK)
-MAXINDEXRK: Final = BITRK - 1
-
 # limits (NodeMCU's luaconf.h / llimits.h where they differ from stock 5.1)
 LUAI_MAXVARS: Final = 50  # stock: 200
 LUAI_MAXUPVALUES: Final = 60
@@ -178,42 +189,3 @@ MAXSTACK: Final = 250
 LFIELDS_PER_FLUSH: Final = 50
 MAX_INT: Final = 2**31 - 3  # INT_MAX - 2 (llimits.h MAX_INT)
 
-
-def create_abc(op: int, a: int, b: int, c: int) -> int:
-    return op | (a << POS_A) | (b << POS_B) | (c << POS_C)
-
-
-def create_abx(op: int, a: int, bx: int) -> int:
-    return op | (a << POS_A) | (bx << POS_BX)
-
-
-def get_opcode(i: int) -> int:
-    return i & 0x3F
-
-
-def getarg_a(i: int) -> int:
-    return (i >> POS_A) & MAXARG_A
-
-
-def getarg_b(i: int) -> int:
-    return (i >> POS_B) & MAXARG_B
-
-
-def getarg_c(i: int) -> int:
-    return (i >> POS_C) & MAXARG_C
-
-
-def getarg_bx(i: int) -> int:
-    return (i >> POS_BX) & MAXARG_BX
-
-
-def getarg_sbx(i: int) -> int:
-    return getarg_bx(i) - MAXARG_SBX
-
-
-def isk(x: int) -> bool:
-    return bool(x & BITRK)
-
-
-def rkask(x: int) -> int:
-    return x | BITRK

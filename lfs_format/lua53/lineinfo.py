@@ -15,9 +15,11 @@ the byte before the buffer, which is 0 under glibc (valgrind-confirmed); the
 writer treats it as 0, as the reference's output does.
 """
 
-LD_MARKER = 0x80
-LD_SIGN = 0x40
-MAX_IC = 127
+from typing import Final
+
+LD_MARKER: Final = 0x80
+LD_SIGN: Final = 0x40
+MAX_IC: Final = 127
 
 
 class LineInfoWriter:

@@ -33,8 +33,7 @@ import struct
 
 from ..errors import LcFormatError, LoaderError
 from ..target import Lua53Target
-from . import flash_image as fl
-from . import image, lc
+from . import flash_image as fl, image, lc
 from .proto import Constant, LocVar, Proto, Upvaldesc
 
 IMAGE_NAME = "(null)"  # S->name: luaN_init never gives the loader a name

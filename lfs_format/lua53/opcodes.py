@@ -3,10 +3,43 @@
 Facts from NodeMCU's app/lua53 `lopcodes.h`/`lopcodes.c`. Field layout: op
 bits 0-5, A 6-13, C 14-22, B 23-31; Bx = bits 14-31, sBx = Bx - MAXARG_sBx,
 Ax = bits 6-31. Everything that encodes or decodes an instruction word goes
-through the helpers here.
+through the helpers here and those of `lfs_format.instruction` (the word both
+cores share), re-exported here.
 """
 
 from enum import IntEnum
+from typing import Final
+
+from lfs_format.instruction import (  # the shared instruction word, re-exported
+    BITRK as BITRK,
+    MAXARG_A as MAXARG_A,
+    MAXARG_B as MAXARG_B,
+    MAXARG_BX as MAXARG_BX,
+    MAXARG_C as MAXARG_C,
+    MAXARG_SBX as MAXARG_SBX,
+    MAXINDEXRK as MAXINDEXRK,
+    NO_REG as NO_REG,
+    POS_A as POS_A,
+    POS_B as POS_B,
+    POS_BX as POS_BX,
+    POS_C as POS_C,
+    POS_OP as POS_OP,
+    SIZE_A as SIZE_A,
+    SIZE_B as SIZE_B,
+    SIZE_BX as SIZE_BX,
+    SIZE_C as SIZE_C,
+    SIZE_OP as SIZE_OP,
+    create_abc as create_abc,
+    create_abx as create_abx,
+    get_opcode as get_opcode,
+    getarg_a as getarg_a,
+    getarg_b as getarg_b,
+    getarg_bx as getarg_bx,
+    getarg_c as getarg_c,
+    getarg_sbx as getarg_sbx,
+    isk as isk,
+    rkask as rkask,
+)
 
 
 class OpCode(IntEnum):
@@ -61,15 +94,55 @@ class OpCode(IntEnum):
 
 NUM_OPCODES = len(OpCode)
 
-# lopcodes.h's OP_* names as plain ints for the compiler's hot paths
-(
-    OP_MOVE, OP_LOADK, OP_LOADKX, OP_LOADBOOL, OP_LOADNIL, OP_GETUPVAL, OP_GETTABUP,
-    OP_GETTABLE, OP_SETTABUP, OP_SETUPVAL, OP_SETTABLE, OP_NEWTABLE, OP_SELF, OP_ADD,
-    OP_SUB, OP_MUL, OP_MOD, OP_POW, OP_DIV, OP_IDIV, OP_BAND, OP_BOR, OP_BXOR, OP_SHL,
-    OP_SHR, OP_UNM, OP_BNOT, OP_NOT, OP_LEN, OP_CONCAT, OP_JMP, OP_EQ, OP_LT, OP_LE,
-    OP_TEST, OP_TESTSET, OP_CALL, OP_TAILCALL, OP_RETURN, OP_FORLOOP, OP_FORPREP,
-    OP_TFORCALL, OP_TFORLOOP, OP_SETLIST, OP_CLOSURE, OP_VARARG, OP_EXTRAARG,
-) = map(int, OpCode)  # fmt: skip
+# lopcodes.h's OP_* names as Final ints, which mypyc compiles to constants (a module
+# global is a dict lookup in compiled code; tests/test_types.py checks them)
+OP_MOVE: Final = 0
+OP_LOADK: Final = 1
+OP_LOADKX: Final = 2
+OP_LOADBOOL: Final = 3
+OP_LOADNIL: Final = 4
+OP_GETUPVAL: Final = 5
+OP_GETTABUP: Final = 6
+OP_GETTABLE: Final = 7
+OP_SETTABUP: Final = 8
+OP_SETUPVAL: Final = 9
+OP_SETTABLE: Final = 10
+OP_NEWTABLE: Final = 11
+OP_SELF: Final = 12
+OP_ADD: Final = 13
+OP_SUB: Final = 14
+OP_MUL: Final = 15
+OP_MOD: Final = 16
+OP_POW: Final = 17
+OP_DIV: Final = 18
+OP_IDIV: Final = 19
+OP_BAND: Final = 20
+OP_BOR: Final = 21
+OP_BXOR: Final = 22
+OP_SHL: Final = 23
+OP_SHR: Final = 24
+OP_UNM: Final = 25
+OP_BNOT: Final = 26
+OP_NOT: Final = 27
+OP_LEN: Final = 28
+OP_CONCAT: Final = 29
+OP_JMP: Final = 30
+OP_EQ: Final = 31
+OP_LT: Final = 32
+OP_LE: Final = 33
+OP_TEST: Final = 34
+OP_TESTSET: Final = 35
+OP_CALL: Final = 36
+OP_TAILCALL: Final = 37
+OP_RETURN: Final = 38
+OP_FORLOOP: Final = 39
+OP_FORPREP: Final = 40
+OP_TFORCALL: Final = 41
+OP_TFORLOOP: Final = 42
+OP_SETLIST: Final = 43
+OP_CLOSURE: Final = 44
+OP_VARARG: Final = 45
+OP_EXTRAARG: Final = 46
 
 # luaP_opnames: the names listings print
 OPNAMES: tuple[str, ...] = tuple(op.name for op in OpCode)
@@ -173,107 +246,24 @@ def test_tmode(op: int) -> bool:
     return bool(OPMODES[op] & (1 << 7))
 
 
-# instruction fields (lopcodes.h)
-SIZE_C, SIZE_B, SIZE_A, SIZE_OP = 9, 9, 8, 6
-SIZE_BX = SIZE_C + SIZE_B
-SIZE_AX = SIZE_C + SIZE_B + SIZE_A
-POS_OP = 0
-POS_A = POS_OP + SIZE_OP
-POS_C = POS_A + SIZE_A
-POS_B = POS_C + SIZE_C
-POS_BX = POS_C
-POS_AX = POS_A
-MAXARG_BX = (1 << SIZE_BX) - 1
-MAXARG_SBX = MAXARG_BX >> 1
-MAXARG_AX = (1 << SIZE_AX) - 1
-MAXARG_A = (1 << SIZE_A) - 1
-MAXARG_B = (1 << SIZE_B) - 1
-MAXARG_C = (1 << SIZE_C) - 1
-NO_REG = MAXARG_A
-BITRK = 1 << (SIZE_B - 1)  # an RK operand >= BITRK names constant (x - BITRK)
-MAXINDEXRK = BITRK - 1
-LFIELDS_PER_FLUSH = 50
+# the Ax field, 5.3's alone (lopcodes.h)
+SIZE_AX: Final = SIZE_C + SIZE_B + SIZE_A
+POS_AX: Final = POS_A
+MAXARG_AX: Final = (1 << SIZE_AX) - 1
+LFIELDS_PER_FLUSH: Final = 50
 
 # compiler limits (stock 5.3.6, unchanged in NodeMCU)
-MAXVARS = 200  # lparser.c
-MAXUPVAL = 255  # lfunc.h
-LUAI_MAXCCALLS = 200  # llimits.h
-MAXREGS = 255  # lcode.c
-LUAI_MAXSHORTLEN = 40  # llimits.h
-MAX_INT = 2**31 - 1  # llimits.h INT_MAX
-
-
-def create_abc(op: int, a: int, b: int, c: int) -> int:
-    return op | (a << POS_A) | (b << POS_B) | (c << POS_C)
-
-
-def create_abx(op: int, a: int, bx: int) -> int:
-    return op | (a << POS_A) | (bx << POS_BX)
-
-
-def create_ax(op: int, ax: int) -> int:
-    return op | (ax << POS_AX)
-
-
-def get_opcode(i: int) -> int:
-    return i & 0x3F
-
-
-def getarg_a(i: int) -> int:
-    return (i >> POS_A) & MAXARG_A
-
-
-def getarg_b(i: int) -> int:
-    return (i >> POS_B) & MAXARG_B
-
-
-def getarg_c(i: int) -> int:
-    return (i >> POS_C) & MAXARG_C
-
-
-def getarg_bx(i: int) -> int:
-    return (i >> POS_BX) & MAXARG_BX
-
-
-def getarg_sbx(i: int) -> int:
-    return getarg_bx(i) - MAXARG_SBX
+MAXVARS: Final = 200  # lparser.c
+MAXUPVAL: Final = 255  # lfunc.h
+LUAI_MAXCCALLS: Final = 200  # llimits.h
+MAXREGS: Final = 255  # lcode.c
+LUAI_MAXSHORTLEN: Final = 40  # llimits.h
+MAX_INT: Final = 2**31 - 1  # llimits.h INT_MAX
 
 
 def getarg_ax(i: int) -> int:
     return (i >> POS_AX) & MAXARG_AX
 
 
-def setarg_a(i: int, v: int) -> int:
-    return (i & ~(MAXARG_A << POS_A)) | ((v & MAXARG_A) << POS_A)
-
-
-def setarg_b(i: int, v: int) -> int:
-    return (i & ~(MAXARG_B << POS_B)) | ((v & MAXARG_B) << POS_B)
-
-
-def setarg_c(i: int, v: int) -> int:
-    return (i & ~(MAXARG_C << POS_C)) | ((v & MAXARG_C) << POS_C)
-
-
-def setarg_bx(i: int, v: int) -> int:
-    return (i & ~(MAXARG_BX << POS_BX)) | ((v & MAXARG_BX) << POS_BX)
-
-
-def setarg_sbx(i: int, v: int) -> int:
-    return setarg_bx(i, v + MAXARG_SBX)
-
-
-def set_opcode(i: int, op: int) -> int:
-    return (i & ~0x3F) | (op & 0x3F)
-
-
-def isk(x: int) -> bool:
-    return bool(x & BITRK)
-
-
 def indexk(r: int) -> int:
     return r & ~BITRK
-
-
-def rkask(x: int) -> int:
-    return x | BITRK

@@ -8,14 +8,16 @@ the module that models that firmware: `luacross.device.lua51` (app/lua) or
 
 - `check_image(data, build, *, lfs_size) -> summary` (`summary.lines()`),
   raising `LoaderError` with the firmware loader's message;
-- `open_device(build, *, lfs_base, lfs_size, memory_limit, timeout, output)`:
-  a device with `load(data)`, `notes`, `modules`, `run_module(name)` and
-  `execute(code)`.
+- `open_device(build, *, lfs_base, lfs_size, memory_limit, timeout, output,
+  globals, prelude, files, spiffs)`: a device with `load(data)`, `startup()`,
+  `notes`, `modules`, `run_module(name)`, `require(name)` and `execute(code)`.
 
 What is shared by both cores is written once: the child process, the
 seccomp confinement, the time and memory limits and signals in
 `luacross.device_cli` and `luacross.confine`; calls into the sandboxed VM
-and their errors in `luacross.device.vm`. The build is chosen once, here.
+and their errors in `luacross.device.vm`; the Lua both firmwares share
+(print, node.LFS, the file module) in `luacross.device.libs`; the virtual
+SPIFFS in `luacross.device.spiffs`. The build is chosen once, here.
 """
 
 import importlib
@@ -23,11 +25,16 @@ from dataclasses import dataclass
 
 from lfs_format.errors import LoaderError
 from lfs_format.flash import SECTOR_SIZE
+from lfs_format.sniff import (
+    FLASH51_INTEGER,
+    GZIP_MAGIC,
+    LUA51_FLASH_FORMAT,
+    LUA53_SIZES_AT,
+    LUA_SIGNATURE,
+    flash_signature,
+    lua51_image_integral,
+)
 from lfs_format.target import FLOAT, INT, LUA53, LUA53_64
-
-GZIP_MAGIC = b"\x1f\x8b"
-LUA_SIGNATURE = b"\x1bLua"
-_FLASH_SIG_BASE = 0xFAFAA050  # both cores' FlashHeader signature, less their flag bits
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,21 +86,20 @@ def firmware(
 def detect(data: bytes) -> Build:
     """The build an image is for, from its header; LoaderError if it is no LFS image."""
     if data[:2] == GZIP_MAGIC:  # a 5.1 image (-f): its flash header says the build
-        from luacross.runtime import image_is_integral
-
-        return LUA51_INT if image_is_integral(data) else LUA51_FLOAT
+        return LUA51_INT if lua51_image_integral(data) else LUA51_FLOAT
     if data[:4] == LUA_SIGNATURE or (data[:1] == LUA_SIGNATURE[:1] and data[4:5] == b"\x53"):
         return _detect_lua(data)
-    if len(data) >= 4:
-        sig = int.from_bytes(data[:4], "little")
-        if sig & ~0xF == _FLASH_SIG_BASE | 0x100:  # a 5.1 absolute image (-a): format 1
-            return LUA51_INT if sig & 0x2 else LUA51_FLOAT
-        if sig & ~0xF00 == _FLASH_SIG_BASE:  # a 5.3 LFS region (-F/-a)
+    signature = flash_signature(data)
+    if signature is not None:
+        version, flags = signature
+        if version == LUA51_FLASH_FORMAT:  # a 5.1 absolute image (-a)
+            return LUA51_INT if flags & FLASH51_INTEGER else LUA51_FLOAT
+        if not flags:  # a 5.3 LFS region (-F/-a)
             from lfs_format.lua53.region import read_region
 
             return LUA53_64BIT if read_region(data).wide else LUA53_32
-        if sig & ~0xF03 == _FLASH_SIG_BASE:  # an ESP32 5.3 region: its number build in bits 0-1
-            return _esp32_build(sig & 3)
+        if not flags & ~3:  # an ESP32 5.3 region: its number build in bits 0-1
+            return _esp32_build(flags)
     raise LoaderError(
         "not an LFS image: neither a Lua 5.1 image (gzip, or -a) nor a Lua 5.3 image (-f, or -a)"
     )
@@ -113,8 +119,9 @@ def _detect_lua(data: bytes) -> Build:
         )
     if version != 0x53 and fmt != 11:
         raise LoaderError("a Lua chunk for no NodeMCU firmware, not an LFS image")
-    integer_size = data[14] if len(data) > 14 else 4  # lua_Integer; else the loader says why
-    number_size = data[15] if len(data) > 15 else integer_size
+    # a header too short to hold them: the loader says why
+    integer_size = data[LUA53_SIZES_AT] if len(data) > LUA53_SIZES_AT else 4
+    number_size = data[LUA53_SIZES_AT + 1] if len(data) > LUA53_SIZES_AT + 1 else integer_size
     if {integer_size, number_size} == {4, 8} and _checks_hold(data, number_size):
         return _esp32_build((integer_size == 8) | (number_size == 8) << 1)
     return LUA53_64BIT if integer_size == 8 else LUA53_32

@@ -11,9 +11,11 @@ The VM holds what the 5.3 firmware's `linit.c` gives a Lua program: base
 functions (with LUA_COMPAT_LOADSTRING/UNPACK: `loadstring`, `unpack`),
 `string` (also the strings' metatable, with `__mod`), `table`, `coroutine`,
 `math` (the firmware's list), `utf8`, `package`/`require` over the device's
-file system, a reduced `debug` and `node`'s LFS API (app/modules/node.c):
+file system, a reduced `debug`, `node`'s LFS API (app/modules/node.c):
 `node.flashindex`, `node.flashreload`, `node.LFS.get/list/reload`,
-`node.LFS.time/config/<module>`, `node.info("lfs")`. Nothing of the host:
+`node.LFS.time/config/<module>`, `node.info("lfs")`, and the `file` module
+(the Lua of node, file, print and the error handler is shared with the 5.1
+core: `luacross.device.libs`). Nothing of the host:
 no `io`, `os`, `python`, `package.loadlib`/`cpath`; `load` refuses binary
 chunks that this VM's `string.dump` did not write; `debug` keeps only
 `traceback`, `getinfo` (without `func`), `getstrings` and a private
@@ -25,6 +27,9 @@ run as on the device; images of the default build (32-bit integers, C
 floats) run with 64-bit integers and doubles (`NARROW_BUILD_NOTE`).
 """
 
+import os
+from collections.abc import Mapping, MutableMapping
+
 import lupa.lua53 as lua53
 
 from lfs_format.errors import LoaderError, LuacrossError
@@ -34,6 +39,7 @@ from lfs_format.lua53.stock import dump_stock
 from lfs_format.target import Lua53Target
 from luacross import runtime as rt
 from luacross.device import Build, round_sectors
+from luacross.device.spiffs import SpiffsFolder
 from luacross.device.vm import HOOK_COUNT, LuaRuntimeError, SandboxCalls, text
 
 NARROW_BUILD_NOTE = (
@@ -116,7 +122,7 @@ def check_image(data: bytes, build: Build, *, lfs_size: int | None = None) -> Su
 # upvalues here.
 _FIRMWARE = r"""
 local index, names, timestamp, config, capture, reload, readfile, tick, hookcount,
-      romstrings, maxint = ...
+      romstrings, maxint, shared_calls, shared_node, shared_getstrings, shared_file, fsops = ...
 local G = _G
 local type, select, xpcall, pcall, error, tostring, setmetatable, rawget, pairs, ipairs =
       type, select, xpcall, pcall, error, tostring, setmetatable, rawget, pairs, ipairs
@@ -130,6 +136,7 @@ local string, table, coroutine, math, utf8, package = string, table, coroutine, 
 local registry = debug.getregistry()
 local pobject = rawget(registry, "POBJECT")
 if pobject then pobject.__metatable = false end
+local print, handler, limit, hook = shared_calls(capture, pobject, tick, hookcount)
 
 -- chunks: source text, or a binary chunk this VM's string.dump wrote
 local dumped = {}
@@ -149,15 +156,7 @@ for _, name in ipairs{"assert", "collectgarbage", "error", "getmetatable", "ipai
 end
 ROM.unpack = unpack
 
-function ROM.print(...)               -- luaB_print, into the device's output
-  local tostr, parts = G.tostring, {}
-  for i = 1, select("#", ...) do
-    local s = tostr((select(i, ...)))
-    if type(s) ~= "string" then error("'tostring' must return a string to 'print'", 2) end
-    parts[i] = s
-  end
-  capture(concat(parts, "\t"))
-end
+ROM.print = print                     -- into the device's output
 
 function ROM.load(...)
   local n, chunk, chunkname, mode, env = select("#", ...), ...
@@ -244,52 +243,31 @@ local debug = {
   traceback = traceback,
   getinfo = getinfo_nofunc,
   getregistry = function() return fake_registry end,
-  getstrings = function(opt)
-    if opt == nil then opt = "RAM" end
-    if opt ~= "RAM" and opt ~= "ROM" then
-      error(format("bad argument #1 to 'getstrings' (invalid option '%s')", tostring(opt)), 2)
-    end
-    if opt == "RAM" then return {} end  -- the host VM's strings are not the device's
-    local list = {}
-    for i, s in ipairs(romstrings) do list[i] = s end
-    sort(list)
-    return list
-  end,
+  getstrings = shared_getstrings(romstrings),
 }
 
--- node: the LFS API (app/modules/node.c, app/lua53/lnodemcu.c)
+-- node: the LFS API (app/modules/node.c, app/lua53/lnodemcu.c); file (file.c)
 local function lfsmodule(name)        -- luaL_pushlfsmodule / lua_pushlfsfunc
   if index == nil or type(name) ~= "string" then return nil end
   local chunk = index[name]
   if chunk == nil then return nil end
   return (hostload(chunk, "=" .. name, "b", G))
 end
-local function lfsconfig()
-  return {lfs_mapped = config[1], lfs_base = config[2], lfs_size = config[3],
-          lfs_used = config[4]}
-end
-local function lfsreload(image)
-  return reload(tostring(image))
-end
-local function lfslist()
+local function lfsnames()
   if index == nil then return nil end  -- no LFS loaded
   local list = {}
   for i, name in ipairs(names) do list[i] = name end
-  sort(list)
   return list
 end
-local node = {flashindex = lfsmodule, flashreload = lfsreload}
-function node.info(what)
-  if what == "lfs" then return lfsconfig() end
+local function lfsreload(image)       -- luaL_lfsreload: the file module says if it exists
+  image = tostring(image)
+  local file = G.file
+  if file == nil then return "No file system mounted" end
+  if not file.exists(image) then return "No LFS partition allocated" end
+  return reload(image)
 end
-node.LFS = setmetatable({get = lfsmodule, list = lfslist, reload = lfsreload},
-  {__index = function(_, name)        -- node_lfs_func
-    if type(name) ~= "string" and type(name) ~= "number" then return nil end
-    name = tostring(name)
-    if name == "config" then return lfsconfig() end
-    if name == "time" then return timestamp end
-    return lfsmodule(name)
-  end})
+local node = shared_node(lfsmodule, lfsnames, function() return timestamp end, lfsreload, config)
+local file = shared_file(fsops)
 
 -- require: package.preload, then Lua files on the device (package.path)
 package.loadlib, package.cpath, package.path = nil, nil, "?.lc;?.lua"
@@ -320,7 +298,7 @@ loaded.coroutine, loaded.math, loaded.debug, loaded.utf8 = coroutine, math, debu
 
 ROM.string, ROM.table, ROM.coroutine, ROM.math, ROM.debug, ROM.utf8 =
     string, table, coroutine, math, debug, utf8
-ROM.node, ROM.ROM = node, ROM
+ROM.node, ROM.file, ROM.ROM = node, file, ROM
 local ram = {_G = true, _VERSION = true, package = true, require = true}
 local all = {}
 for name in pairs(G) do all[#all + 1] = name end
@@ -331,39 +309,12 @@ setmetatable(G, {__index = ROM})
 
 -- calls from Python: f(...) as {ok, results...} and the number of results;
 -- an error as {message, traceback}
-local function message(e)
-  local t = type(e)
-  if t == "string" or t == "number" then return tostring(e) end
-  if t == "userdata" and getrawmetatable(e) == pobject then return e end
-  local mt = getrawmetatable(e)
-  if type(mt) == "table" and rawget(mt, "__tostring") then
-    local ok, s = pcall(tostring, e)
-    if ok and type(s) == "string" then return s end
-  end
-  return "(error object is a " .. t .. " value)"
-end
-local function handler(e) return {message(e), traceback("", 2)} end
 local function invoke(f, ...)
   local res = pack(xpcall(f, handler, ...))
   return res, res.n - 1
 end
--- the time limit: every `hookcount` instructions tick() says whether to stop;
--- once stopped, every instruction raises again, so no pcall can keep it going
--- (Lua 5.3 threads inherit the hook of the thread that creates them)
-local limit = {}
-local function hook()
-  local stop = limit.stop
-  if stop == nil then
-    stop = tick()
-    if stop == nil then
-      sethook(hook, "", hookcount)
-      return
-    end
-    limit.stop = stop
-    sethook(hook, "", 1)
-  end
-  error(stop, 0)
-end
+-- the time limit: the shared count hook (Lua 5.3 threads inherit the hook
+-- of the thread that creates them)
 if hookcount then
   sethook(hook, "", hookcount)
   function ROM.xpcall(f, h, ...)
@@ -373,8 +324,11 @@ if hookcount then
     end, ...)
   end
 end
+local function bridge(f)              -- a Python callable, as a plain Lua function
+  return function(...) return f(...) end
+end
 return invoke, function(code, name) return loadchunk(2, code, name) end, lfsmodule,
-       {limit, sethook, hook}
+       G.require, bridge, {limit, sethook, hook}
 """
 
 
@@ -382,10 +336,12 @@ class Lua53Device(SandboxCalls):
     """A NodeMCU running the Lua 5.3 firmware with an LFS partition.
 
     `load(image)` loads and boots an image (LoaderError: the firmware's
-    message); then `run_module`, `call` and `execute` run Lua, raising
-    `luacross.runtime.LuaRuntimeError` on a Lua error; printed lines go to
-    `output`. `files` is the device's file system (name -> bytes) that
-    `node.LFS.reload`, `loadfile`, `dofile` and `require` read.
+    message); then `startup`, `run_module`, `call`, `require` and `execute`
+    run Lua, raising `luacross.runtime.LuaRuntimeError` on a Lua error;
+    printed lines go to `output`. `globals`, `prelude`, `files` and `spiffs`
+    are as `luacross.runtime.LfsDevice`'s: stubs set and Lua run at every
+    boot, the file system (name -> bytes, or a folder of the PC) that the
+    `file` module, `node.LFS.reload`, `loadfile`, `dofile` and `require` use.
     """
 
     _lupa = lua53  # the VM's lupa module (SandboxCalls)
@@ -399,7 +355,10 @@ class Lua53Device(SandboxCalls):
         memory_limit: int | None = None,
         timeout: float | None = None,
         output: list | None = None,
-        files: dict[str, bytes] | None = None,
+        files: MutableMapping[str, bytes] | None = None,
+        globals: Mapping[str, object] | None = None,
+        prelude: object = None,
+        spiffs: str | os.PathLike | None = None,
     ) -> None:
         rt.check_partition(lfs_base, lfs_size)
         if memory_limit is not None and memory_limit < rt.MIN_MEMORY:
@@ -410,9 +369,14 @@ class Lua53Device(SandboxCalls):
         self.lfs_base, self.lfs_size = lfs_base, lfs_size
         self.memory_limit, self.timeout = memory_limit, timeout
         self.output = [] if output is None else output
-        self.files = {} if files is None else files
+        self.files = SpiffsFolder(spiffs) if spiffs is not None else {} if files is None else files
+        self.globals = {} if globals is None else globals
+        self.prelude = prelude
         self.image: LoadedImage | Region | None = None
         self.lua = None
+        self.restarts = 0
+        self.init_blocked = False  # a restart whose image failed to load: no start-up
+        self._spiffs = None
         self._rearm = None  # with a timeout: the firmware's (limit state, sethook, hook)
         self._restart = False
         self._deadline: float | None = None
@@ -460,39 +424,38 @@ class Lua53Device(SandboxCalls):
         physical = base - rt.FLASH_MAPPING if base >= rt.FLASH_MAPPING else base
         size = self.lfs_size or round_sectors(used)
         config = lua.table(base, physical, size, used)
-        setup = lua.globals().load(_FIRMWARE.encode(), b"=(firmware)")
+        host_load = lua.globals().load
+        setup = host_load(_FIRMWARE.encode(), b"=(firmware)")
         maxint = (1 << (8 * self.build.target.int_size - 1)) - 1
-        (self._invoke, self._loadchunk, self._lfsmodule, limit) = setup(
+        (self._invoke, self._loadchunk, self._lfsmodule, self._require, self._bridge,
+         limit) = setup(
             index, names, image.timestamp if image else 0, config, self._capture,
             self._reload, self._read_file, self._tick,
             HOOK_COUNT if self.timeout is not None else None,
-            lua.table(*sorted(strings)), maxint,
+            lua.table(*sorted(strings)), maxint, *self._shared_firmware(host_load),
         )  # fmt: skip
         if self.timeout is not None:
             self._rearm = limit
-
-    @staticmethod
-    def _to_lua(value):
-        return value  # the image gets no Python objects: arguments are strings and numbers
+        self._install()
 
     def _capture(self, line: bytes) -> None:
         self.output.append(text(line))
 
-    def _read_file(self, name: bytes) -> bytes | None:
-        return self.files.get(text(name))
-
     def _reload(self, name: bytes) -> bytes:
-        """luaL_lfsreload, then the restart: erase, load, boot (a bad image
-        leaves the device without LFS, as on the firmware)."""
-        data = self.files.get(text(name))
+        """luaL_lfsreload, then the restart: at boot luaN_init erases LFS and
+        loads the file; a bad image leaves the device without LFS, the
+        loader's message printed and no start-up (pmain stops with that error)."""
+        data = self._read_file(name)
         if data is None:
             return NO_FILE.encode()
         self._restart = True
+        self.init_blocked = False
         try:
             self.image = None
             self.image = _load(data, self.build, self.lfs_base, self.lfs_size)
         except LoaderError as exc:
             self.output.append(str(exc))
+            self.init_blocked = True
         raise rt._Restart()
 
     def module(self, name: str):
@@ -507,6 +470,11 @@ class Lua53Device(SandboxCalls):
 
     def run_module(self, name: str) -> tuple:
         return self.call(name)
+
+    def require(self, name: str):
+        """Lua's `require(name)`: the module's cached value."""
+        result = self._call(self._require, name)
+        return result[0] if result else None
 
 
 def notes(build: Build) -> list[str]:

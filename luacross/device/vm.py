@@ -4,17 +4,28 @@ the time limit re-armed around it, Lua errors and memory exhaustion as
 `LuaRuntimeError`, `execute` of source typed at the prompt).
 
 A device class mixes `SandboxCalls` in and provides `_lupa` (lupa.lua51 or
-lupa.lua53), `timeout`, `memory_limit`, `_invoke` and `_loadchunk` (from its
-firmware chunk), `_rearm` (None without a timeout, else the firmware's
-(limit state, sethook, hook)), `_deadline`, `_stopped`, `_restart`, `boot()`
-and `_to_lua(value)`.
+lupa.lua53), `lua` (its LuaRuntime), `timeout`, `memory_limit`, `files`,
+`globals`, `prelude`, `modules`, `run_module(name)`, `_invoke`, `_loadchunk`
+and `_bridge` (from its firmware chunk), `_rearm` (None without a timeout,
+else the firmware's (limit state, sethook, hook)), `_deadline`, `_stopped`,
+`_restart`, `restarts`, `init_blocked`, `_spiffs` and `boot()`.
+
+Also shared: the preludes and globals a boot installs (`_install`), the
+firmware's start-up (`startup`: init.lua or the `_init` module) and what
+`luacross run` does with a device (`run_device`), restarts included.
 """
 
+import os
 import time
+from collections.abc import Mapping
+from typing import NamedTuple
 
 from lfs_format.errors import LuacrossError
+from luacross.device import libs
+from luacross.device.spiffs import Spiffs
 
 HOOK_COUNT = 10_000  # Lua instructions between two looks at the clock (timeout)
+MAX_RESTARTS = 10  # restarts in one run before luacross calls it a boot loop
 
 
 class LuaRuntimeError(LuacrossError):
@@ -29,6 +40,10 @@ class LuaRuntimeError(LuacrossError):
         if not self.lua_traceback:
             return self.lua_message
         return f"{self.lua_message}\n{self.lua_traceback}"
+
+
+class PreludeError(LuacrossError):
+    """A prelude failed: its Lua message alone (`FILE.lua:LINE: message`)."""
 
 
 class Hidden(AttributeError):
@@ -65,10 +80,133 @@ def user_traceback(trace: str) -> str:
     return "\n".join(lines)
 
 
+class Chunk(NamedTuple):
+    """Lua source and the chunk name its messages carry."""
+
+    source: bytes
+    name: str
+
+
+def preludes(prelude) -> list[Chunk]:
+    """`prelude=` as chunks, in order: a string is Lua source ("=(prelude)"),
+    a path a Lua file read now ("@path", as Lua names a file's chunk: its
+    messages read `path:LINE: message`), a `Chunk` itself, a list or tuple
+    any of these."""
+    if prelude is None:
+        return []
+    if isinstance(prelude, Chunk):
+        return [prelude]
+    if isinstance(prelude, (list, tuple)):
+        return [chunk for item in prelude for chunk in preludes(item)]
+    if isinstance(prelude, bytes):
+        return [Chunk(prelude, "=(prelude)")]
+    if isinstance(prelude, str):
+        return [Chunk(prelude.encode("utf-8", "surrogateescape"), "=(prelude)")]
+    path = os.fspath(prelude)
+    try:
+        with open(path, "rb") as stream:
+            source = stream.read()
+    except OSError as exc:
+        raise LuacrossError(f"cannot open {os.fsdecode(path)}: {exc.strerror}") from None
+    return [Chunk(source, "@" + os.fsdecode(path))]
+
+
 class SandboxCalls:
     """Calls into a device's sandboxed VM (see the module docstring)."""
 
     __slots__ = ()
+
+    # -- booting: the shared firmware pieces, globals and preludes ---------------
+
+    def _shared_firmware(self, load) -> tuple:
+        """The shared chunks (`luacross.device.libs`) compiled with `load`,
+        and the file module's operations on a fresh `Spiffs` (open files do not
+        survive a restart; what was written but not flushed is written now)."""
+        if self._spiffs is not None:
+            self._spiffs.sync()
+        self._spiffs = Spiffs(self.files)
+        chunks = tuple(
+            load(text.encode(), b"=(firmware)")
+            for text in (libs.CALLS, libs.NODE, libs.GETSTRINGS, libs.FILE)
+        )
+        return (*chunks, libs.file_operations(self._spiffs, self.lua.table_from))
+
+    def _install(self) -> None:
+        """After the firmware: `globals` as Lua globals, then the preludes."""
+        g = self.lua.globals()
+        for name, value in self.globals.items():
+            g[self._to_lua(name)] = self._to_lua(value)
+        self._run_prelude()
+
+    def apply_prelude(self, prelude) -> None:
+        """Set `prelude` and run it now (it runs again at every restart):
+        `luacross run` runs it once the image is loaded and the process confined."""
+        self.prelude = prelude
+        self._run_prelude()
+
+    def _run_prelude(self) -> None:
+        for chunk in preludes(self.prelude):
+            try:
+                self.execute(chunk.source, chunkname=chunk.name)
+            except LuaRuntimeError as exc:
+                raise PreludeError(exc.lua_message) from None
+
+    def _to_lua(self, value):
+        """A Python value as the image sees it: strings as Lua strings, mappings
+        and sequences as tables, callables as Lua functions (their results
+        converted the same way); anything else stays an opaque Python object
+        whose public attributes only are visible."""
+        if isinstance(value, str):
+            return value.encode("utf-8", "surrogateescape")
+        if isinstance(value, Mapping):
+            table = self.lua.table()
+            for key, item in value.items():
+                table[self._to_lua(key)] = self._to_lua(item)
+            return table
+        if isinstance(value, (list, tuple)):
+            return self.lua.table(*[self._to_lua(v) for v in value])
+        if callable(value) and not self._lupa.lua_type(value):
+            return self._bridge(self._python_function(value))
+        return value
+
+    def _python_function(self, function):
+        def call(*args):
+            result = function(*args)
+            if isinstance(result, tuple):
+                return tuple(self._to_lua(item) for item in result)
+            return self._to_lua(result)
+
+        return call
+
+    def _read_file(self, name: bytes) -> bytes | None:
+        """A file for loadfile, dofile, require and the LFS loader (what is
+        written but not yet flushed included)."""
+        return self._spiffs.getcontents(name) if self._spiffs is not None else None
+
+    def sync(self) -> None:
+        """Write what the image wrote but did not flush into `files`."""
+        if self._spiffs is not None:
+            self._spiffs.sync()
+
+    # -- the firmware's start-up -------------------------------------------------
+
+    def startup(self) -> None:
+        """What the firmware runs once booted: its LUA_INIT_STRING, "@init.lua"
+        (init.lua from the file system), or, when there is no init.lua, the
+        LFS module `_init` (luacross's convention, the firmware's documented
+        alternative `node.flashindex'_init'()`). Nothing after a restart whose
+        image the 5.3 firmware failed to load (pmain stopped with the error)."""
+        if self.init_blocked:
+            return
+        source = self._read_file(b"init.lua")
+        if source is not None:
+            if source.startswith(b"#"):  # luaL_loadfile skips a first '#' line
+                source = b"\n" + source.partition(b"\n")[2] if b"\n" in source else b""
+            self.execute(source, chunkname="@init.lua")
+        elif "_init" in self.modules:
+            self.run_module("_init")
+
+    # -- calls into Lua ----------------------------------------------------------
 
     def _lua_message(self, exc: BaseException) -> str:
         if isinstance(exc, self._lupa.LuaMemoryError) or str(exc) == "not enough memory":
@@ -97,6 +235,7 @@ class SandboxCalls:
         except lupa.LuaError as exc:  # an error outside the protected call
             raise LuaRuntimeError(self._lua_message(exc)) from None
         finally:
+            self.sync()
             if self._rearm:
                 self._deadline = None
                 state, sethook, hook = self._rearm[1], self._rearm[2], self._rearm[3]
@@ -106,6 +245,12 @@ class SandboxCalls:
             raise LuaRuntimeError(self._stopped)
         if self._restart:
             self._restart = False
+            self.restarts += 1
+            if self.restarts > MAX_RESTARTS:
+                raise LuacrossError(
+                    f"the device restarted {MAX_RESTARTS} times in one run (a boot loop: "
+                    "does init.lua reload LFS at every start?)"
+                )
             self.boot()
             return ()
         if not res[1]:
@@ -138,3 +283,48 @@ class SandboxCalls:
                 self._memory_message() if message == "not enough memory" else message
             )
         return self._call(f)
+
+
+def run_device(device, module: str | None = None, code: str | None = None) -> None:
+    """What `luacross run` does with a booted device: the start-up, then
+    MODULE, then CODE (as typed at the prompt once the device has started).
+
+    A successful `node.LFS.reload` restarts the device: the Lua code that
+    called it ends, the new image boots (globals and preludes again) and the
+    start-up runs again. A restart during the start-up comes before MODULE
+    and CODE; a restart caused by MODULE or CODE ends the run after the new
+    image's start-up (the device rebooted: what was typed is gone)."""
+    _start(device)
+    for kind, what in (("module", module), ("code", code)):
+        if what is None or (kind == "module" and what == "_init" and _init_ran(device)):
+            continue
+        restarts = device.restarts
+        if kind == "module":
+            device.run_module(what)
+        else:
+            device.execute(what)
+        if device.restarts != restarts:
+            _start(device)
+            return
+    if module is None and code is None and not _has_init(device):
+        raise LuacrossError(
+            "no init.lua and no _init module; name one of: " + " ".join(sorted(device.modules))
+        )
+
+
+def _init_ran(device) -> bool:
+    """The start-up ran the `_init` module (no init.lua took its place)."""
+    return "_init" in device.modules and device._read_file(b"init.lua") is None
+
+
+def _has_init(device) -> bool:
+    return "_init" in device.modules or device._read_file(b"init.lua") is not None
+
+
+def _start(device) -> None:
+    """The start-up, again after every restart it causes."""
+    while True:
+        restarts = device.restarts
+        device.startup()
+        if device.restarts == restarts:
+            return

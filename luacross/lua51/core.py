@@ -1,7 +1,7 @@
 """NodeMCU's Lua 5.1 core as `luacross.api` drives it (`Target.core`).
 
-Every core module offers the same small set: `VERSION_TEXT`, `DEFAULT_OUTPUT`,
-`LUAC_OPTIONS`, `DASH_OUTPUT_NAMES`, `check_options`, `load_inputs`, `combine`, `list_chunk`,
+Every core module offers the same small set: `DEFAULT_OUTPUT`, `LUAC_OPTIONS`,
+`DASH_OUTPUT_NAMES`, `check_options`, `load_inputs`, `combine`, `list_chunk`,
 `dump_lc` and `build_image`; the API picks the module once, from the target.
 This one follows app/lua/luac_cross/luac.c over the 5.1 compiler
 (`luacross.parser`, `luacross.combine`, `luacross.listing`) and formats
@@ -16,13 +16,12 @@ from lfs_format.errors import LcFormatError, LuacrossError
 # are imported where they are used (annotations are not evaluated)
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from lfs_format.lua51.proto import Proto
     from lfs_format.target import Target
     from luacross.api import ImageResult
 
-VERSION_TEXT = "Lua 5.1.4  Copyright (C) 1994-2011 Lua.org, PUC-Rio"  # LUA_RELEASE, LUA_COPYRIGHT
 DEFAULT_OUTPUT = "luac.out"
 LUAC_OPTIONS: frozenset[str] = frozenset()  # luac.c options beyond those both cores share
 DASH_OUTPUT_NAMES = True  # `-o -x` writes a file named "-x"
@@ -99,11 +98,21 @@ def read_precompiled(data: bytes, chunkname: bytes, target: Target) -> Proto:
     return proto
 
 
-def load_inputs(paths: Sequence[str | None], target: Target) -> list[Proto]:
-    """Load every input in command-line order (`None` is stdin)."""
+def load_inputs(
+    paths: Sequence[str | None],
+    target: Target,
+    on_input: Callable[[str | None], None] | None = None,
+) -> list[Proto]:
+    """Load every input in command-line order (`None` is stdin); `on_input(path)`
+    is called as each one starts."""
     from luacross.api import read_input
 
-    return [load_chunk(*read_input(path), target) for path in paths]
+    protos = []
+    for path in paths:
+        if on_input is not None:
+            on_input(path)
+        protos.append(load_chunk(*read_input(path), target))
+    return protos
 
 
 def combine(protos: list[Proto], *, lookup: bool, timestamp: int, target: Target) -> Proto:

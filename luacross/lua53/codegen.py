@@ -20,6 +20,7 @@ import ctypes
 import ctypes.util
 import math
 from collections.abc import Callable
+from typing import Final
 
 from lfs_format.lua53.lineinfo import LineInfoWriter
 from lfs_format.lua53.opcodes import (
@@ -65,35 +66,77 @@ from lfs_format.lua53.proto import Constant, Proto
 from lfs_format.target import Lua53Target
 from luacross.lua53.lexer import LexState, LuaSyntaxError, to_float32
 
-NO_JUMP = -1
-LUA_MULTRET = -1
+NO_JUMP: Final = -1
+LUA_MULTRET: Final = -1
 
 # expkind (lparser.h), in order: VLOCAL..VINDEXED are variables
-(
-    VVOID, VNIL, VTRUE, VFALSE, VK, VKFLT, VKINT, VNONRELOC, VLOCAL, VUPVAL,
-    VINDEXED, VJMP, VRELOCABLE, VCALL, VVARARG,
-) = range(15)  # fmt: skip
+VVOID: Final = 0
+VNIL: Final = 1
+VTRUE: Final = 2
+VFALSE: Final = 3
+VK: Final = 4
+VKFLT: Final = 5
+VKINT: Final = 6
+VNONRELOC: Final = 7
+VLOCAL: Final = 8
+VUPVAL: Final = 9
+VINDEXED: Final = 10
+VJMP: Final = 11
+VRELOCABLE: Final = 12
+VCALL: Final = 13
+VVARARG: Final = 14
 
 # BinOpr (lcode.h), ORDER OPR
-(
-    OPR_ADD, OPR_SUB, OPR_MUL, OPR_MOD, OPR_POW, OPR_DIV, OPR_IDIV, OPR_BAND, OPR_BOR,
-    OPR_BXOR, OPR_SHL, OPR_SHR, OPR_CONCAT, OPR_EQ, OPR_LT, OPR_LE, OPR_NE, OPR_GT, OPR_GE,
-    OPR_AND, OPR_OR, OPR_NOBINOPR,
-) = range(22)  # fmt: skip
+OPR_ADD: Final = 0
+OPR_SUB: Final = 1
+OPR_MUL: Final = 2
+OPR_MOD: Final = 3
+OPR_POW: Final = 4
+OPR_DIV: Final = 5
+OPR_IDIV: Final = 6
+OPR_BAND: Final = 7
+OPR_BOR: Final = 8
+OPR_BXOR: Final = 9
+OPR_SHL: Final = 10
+OPR_SHR: Final = 11
+OPR_CONCAT: Final = 12
+OPR_EQ: Final = 13
+OPR_LT: Final = 14
+OPR_LE: Final = 15
+OPR_NE: Final = 16
+OPR_GT: Final = 17
+OPR_GE: Final = 18
+OPR_AND: Final = 19
+OPR_OR: Final = 20
+OPR_NOBINOPR: Final = 21
 
 # UnOpr (lcode.h)
-OPR_MINUS, OPR_BNOT, OPR_NOT, OPR_LEN, OPR_NOUNOPR = range(5)
+OPR_MINUS: Final = 0
+OPR_BNOT: Final = 1
+OPR_NOT: Final = 2
+OPR_LEN: Final = 3
+OPR_NOUNOPR: Final = 4
 
 # lua.h LUA_OP* (arithmetic operators of luaO_arith), ORDER as BinOpr + UNM, BNOT
-(
-    LUA_OPADD, LUA_OPSUB, LUA_OPMUL, LUA_OPMOD, LUA_OPPOW, LUA_OPDIV, LUA_OPIDIV, LUA_OPBAND,
-    LUA_OPBOR, LUA_OPBXOR, LUA_OPSHL, LUA_OPSHR, LUA_OPUNM, LUA_OPBNOT,
-) = range(14)  # fmt: skip
+LUA_OPADD: Final = 0
+LUA_OPSUB: Final = 1
+LUA_OPMUL: Final = 2
+LUA_OPMOD: Final = 3
+LUA_OPPOW: Final = 4
+LUA_OPDIV: Final = 5
+LUA_OPIDIV: Final = 6
+LUA_OPBAND: Final = 7
+LUA_OPBOR: Final = 8
+LUA_OPBXOR: Final = 9
+LUA_OPSHL: Final = 10
+LUA_OPSHR: Final = 11
+LUA_OPUNM: Final = 12
+LUA_OPBNOT: Final = 13
 
-_MASK_A = 0xFF << POS_A
-_MASK_B = 0x1FF << POS_B
-_MASK_C = 0x1FF << POS_C
-_MASK_BX = 0x3FFFF << POS_BX
+_MASK_A: Final = 0xFF << POS_A
+_MASK_B: Final = 0x1FF << POS_B
+_MASK_C: Final = 0x1FF << POS_C
+_MASK_BX: Final = 0x3FFFF << POS_BX
 
 
 class ExpDesc:

@@ -1,13 +1,13 @@
 """NodeMCU's Lua 5.3 core as `luacross.api` drives it (`Lua53Target.core`).
 
-Every core module offers the same small set: `VERSION_TEXT`, `DEFAULT_OUTPUT`,
-`LUAC_OPTIONS`, `DASH_OUTPUT_NAMES`, `check_options`, `load_inputs`, `combine`, `list_chunk`,
+Every core module offers the same small set: `DEFAULT_OUTPUT`, `LUAC_OPTIONS`,
+`DASH_OUTPUT_NAMES`, `check_options`, `load_inputs`, `combine`, `list_chunk`,
 `dump_lc` and `build_image`; the API picks the module once, from the target.
 This one follows app/lua53/host/luac.c (`pmain`, `combine`) and lauxlib.c's
 `luaL_loadfilex` over the 5.3 compiler and format 10.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from lfs_format.errors import LuacrossError
@@ -18,7 +18,6 @@ from lfs_format.target import Lua53Target
 if TYPE_CHECKING:
     from luacross.api import ImageResult
 
-VERSION_TEXT = "Lua 5.3.6  Copyright (C) 1994-2020 Lua.org, PUC-Rio"  # LUA_COPYRIGHT
 DEFAULT_OUTPUT = "luac.cross.out"  # PROGNAME ".out"
 LUAC_OPTIONS = frozenset({"-F"})  # luac.c options beyond those both cores share
 DASH_OUTPUT_NAMES = False  # `-o -x` is a usage error ("'-o' needs argument")
@@ -122,14 +121,21 @@ def load_chunk(stream: bytes, chunkname: bytes, target: Lua53Target) -> Proto:
         raise
 
 
-def load_inputs(paths: Sequence[str | None], target: Lua53Target) -> list[Proto]:
-    """pmain's loop: every input in luac.c's order (`reorderfiles`); None is stdin."""
+def load_inputs(
+    paths: Sequence[str | None],
+    target: Lua53Target,
+    on_input: "Callable[[str | None], None] | None" = None,
+) -> list[Proto]:
+    """pmain's loop: every input in luac.c's order (`reorderfiles`); None is stdin.
+    `on_input(path)` is called as each one starts."""
     from luacross.api import read_file
     from luacross.lua53.combine import STDIN_ARG, reorder_files
 
     args = [STDIN_ARG if path is None else path for path in paths]
     protos = []
     for path in reorder_files(args):
+        if on_input is not None:
+            on_input(path)
         data, chunkname = read_file(path)
         protos.append(load_chunk(loadfile_stream(data, named=path is not None), chunkname, target))
     return protos

@@ -8,7 +8,7 @@ info ends with the 0 byte `close_func` appends.
 """
 
 import sys
-from typing import cast
+from typing import Final, cast
 
 from lfs_format.lua53.opcodes import (
     LFIELDS_PER_FLUSH,
@@ -110,8 +110,8 @@ _LPAREN, _RPAREN, _LBRACE, _RBRACE = ord("("), ord(")"), ord("{"), ord("}")
 _LBRACKET, _RBRACKET, _DOT, _COLON = ord("["), ord("]"), ord("."), ord(":")
 _COMMA, _SEMI, _ASSIGN = ord(","), ord(";"), ord("=")
 
-MIN_RECURSION_LIMIT = 25 * LUAI_MAXCCALLS + 2000
-INITIAL_NCCALLS = 1  # luac.cross parses inside lua_pcall(pmain): one C level in use
+MIN_RECURSION_LIMIT: Final = 25 * LUAI_MAXCCALLS + 2000
+INITIAL_NCCALLS: Final = 1  # luac.cross parses inside lua_pcall(pmain): one C level in use
 
 # operator tables: token -> UnOpr / BinOpr; BinOpr -> (left, right) priority
 _UNOPR = {TK_NOT: 2, ord("-"): 0, ord("~"): 1, ord("#"): 3}
@@ -126,8 +126,8 @@ _PRIORITY = (
     (6, 6), (4, 4), (5, 5), (7, 7), (7, 7), (9, 8),
     (3, 3), (3, 3), (3, 3), (3, 3), (3, 3), (3, 3), (2, 2), (1, 1),
 )  # fmt: skip
-UNARY_PRIORITY = 12
-SHRT_MAX = 32767  # limit of the local variable and label/goto arrays
+UNARY_PRIORITY: Final = 12
+SHRT_MAX: Final = 32767  # limit of the local variable and label/goto arrays
 
 
 class Labeldesc:

@@ -8,8 +8,7 @@ The expected messages below were printed by the reference luac.cross for Lua
 import struct
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from lfs_format.errors import LcFormatError
 from lfs_format.lua53.lc import dump_lc, encode_count, encode_typed, header_bytes, read_lc
