@@ -48,11 +48,11 @@ class Progress:
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
+            Progress as Bar,
             SpinnerColumn,
             TextColumn,
             TimeElapsedColumn,
         )
-        from rich.progress import Progress as Bar
 
         with self._lock:
             if self._closed:
