@@ -17,8 +17,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 
 from golden import CORPUS
+from lfs_format.instruction import get_opcode
 from lfs_format.lua51.lc import read_chunk
-from lfs_format.lua51.opcodes import OpCode, get_opcode
+from lfs_format.lua51.opcodes import OpCode
 from lfs_format.lua51.proto import Proto, constant_key
 from luagen import lua_chunks
 

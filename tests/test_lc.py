@@ -11,8 +11,9 @@ from hypothesis import given, settings, strategies as st
 
 from golden import CORPUS, cases, output_blob, paired_cases
 from lfs_format.errors import LcFormatError, LcMemoryError
+from lfs_format.instruction import create_abc
 from lfs_format.lua51.lc import check_code, dump_chunk, identify_target, is_chunk, read_chunk
-from lfs_format.lua51.opcodes import OpCode, create_abc
+from lfs_format.lua51.opcodes import OpCode
 from lfs_format.lua51.proto import LocVar, Proto
 from lfs_format.target import FLOAT, HOST, INT, Target
 

@@ -15,8 +15,9 @@ import pytest
 
 from golden import run_cli
 from lfs_format.errors import LcFormatError, LcMemoryError
+from lfs_format.instruction import create_abc, create_abx
 from lfs_format.lua51.lc import NULL_STRING, dump_chunk, read_chunk
-from lfs_format.lua51.opcodes import OpCode, create_abc, create_abx
+from lfs_format.lua51.opcodes import OpCode
 from lfs_format.lua51.proto import LocVar, Proto
 from lfs_format.target import FLOAT
 

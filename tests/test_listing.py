@@ -7,8 +7,9 @@ import subprocess
 import pytest
 
 from golden import CORPUS, cases, normalise_listing, output_blob, paired_cases
+from lfs_format.instruction import create_abc, create_abx
 from lfs_format.lua51.lc import read_chunk
-from lfs_format.lua51.opcodes import OpCode, create_abc, create_abx
+from lfs_format.lua51.opcodes import OpCode
 from lfs_format.lua51.proto import Proto
 from lfs_format.target import FLOAT, HOST, INT
 from luacross.lua51.listing import Instruction, decode_instructions, print_listing
@@ -130,8 +131,14 @@ def test_global_names_are_raw_bytes():
 
 
 def test_header_and_sections():
-    child = Proto(source=b"@h.lua", linedefined=2, lastlinedefined=4, numparams=1, maxstacksize=1,
-                  code=[RETURN])
+    child = Proto(
+        source=b"@h.lua",
+        linedefined=2,
+        lastlinedefined=4,
+        numparams=1,
+        maxstacksize=1,
+        code=[RETURN],
+    )
     main = Proto(
         source=b"@h.lua",
         is_vararg=2,

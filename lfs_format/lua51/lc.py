@@ -46,15 +46,8 @@ from collections.abc import Callable
 from typing import cast
 
 from ..errors import LcFormatError, LcMemoryError
-from ..target import FLOAT, HOST, INT, Target
-from .lineinfo import decode_line_info
-from .opcodes import (
+from ..instruction import (
     BITRK,
-    MAXSTACK,
-    OPMODES,
-    OpArgMask,
-    OpCode,
-    OpMode,
     get_opcode,
     getarg_a,
     getarg_b,
@@ -63,6 +56,9 @@ from .opcodes import (
     getarg_sbx,
     isk,
 )
+from ..target import FLOAT, HOST, INT, Target
+from .lineinfo import decode_line_info
+from .opcodes import MAXSTACK, OPMODES, OpArgMask, OpCode, OpMode
 from .proto import (
     LUA_TBOOLEAN,
     LUA_TNIL,
@@ -89,7 +85,6 @@ LUAI_MAXCCALLS = 200  # lundump's "code too deep" nesting limit
 # pmain), so the main function is call 2 and a function nested 199 deep is refused
 _LOAD_CCALLS = 1
 _LITTLE = sys.byteorder == "little"
-
 
 
 def is_chunk(data: bytes) -> bool:
@@ -289,9 +284,7 @@ class _Dumper:
         self.dump_int(len(locvars))
         for var in locvars:
             self.dump_string(var.varname)
-            if self.check_ints and not (
-                _fits_dump_int(var.startpc) and _fits_dump_int(var.endpc)
-            ):
+            if self.check_ints and not (_fits_dump_int(var.startpc) and _fits_dump_int(var.endpc)):
                 raise LcFormatError("value too big or small for target integer type")
             self.out += _LOCVAR_PCS.pack(var.startpc, var.endpc)
         upvalues = [] if self.strip else f.upvalues
@@ -519,7 +512,6 @@ class _Loader:
         f.upvalues = cast("list[bytes]", [self.load_string() for _ in range(self.load_int())])
 
 
-
 class _NullString(bytes):
     """A string constant stored with length 0: lundump loads it as a NULL TString,
     ldump writes it back the same way."""
@@ -611,8 +603,10 @@ def check_code(f: Proto) -> str | None:
                 # jumping onto a SETLIST count word: count the run of
                 # SETLIST C=0 words before dest; an odd run means dest is a count
                 j = 0
-                while j < dest and get_opcode(code[dest - 1 - j]) == OpCode.SETLIST and (
-                    getarg_c(code[dest - 1 - j]) == 0
+                while (
+                    j < dest
+                    and get_opcode(code[dest - 1 - j]) == OpCode.SETLIST
+                    and (getarg_c(code[dest - 1 - j]) == 0)
                 ):
                     j += 1
                 if j & 1:

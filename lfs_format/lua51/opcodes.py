@@ -2,43 +2,11 @@
 
 Facts from `lopcodes.h`/`lopcodes.c` and NodeMCU's `luaconf.h`. Tables are
 data; everything that encodes or decodes an instruction word goes through the
-helpers of `lfs_format.instruction` (the word both cores share), re-exported
-here.
+helpers of `lfs_format.instruction` (the word both cores share).
 """
 
 from enum import IntEnum
 from typing import Final
-
-from lfs_format.instruction import (  # the shared instruction word, re-exported
-    BITRK as BITRK,
-    MAXARG_A as MAXARG_A,
-    MAXARG_B as MAXARG_B,
-    MAXARG_BX as MAXARG_BX,
-    MAXARG_C as MAXARG_C,
-    MAXARG_SBX as MAXARG_SBX,
-    MAXINDEXRK as MAXINDEXRK,
-    NO_REG as NO_REG,
-    POS_A as POS_A,
-    POS_B as POS_B,
-    POS_BX as POS_BX,
-    POS_C as POS_C,
-    POS_OP as POS_OP,
-    SIZE_A as SIZE_A,
-    SIZE_B as SIZE_B,
-    SIZE_BX as SIZE_BX,
-    SIZE_C as SIZE_C,
-    SIZE_OP as SIZE_OP,
-    create_abc as create_abc,
-    create_abx as create_abx,
-    get_opcode as get_opcode,
-    getarg_a as getarg_a,
-    getarg_b as getarg_b,
-    getarg_bx as getarg_bx,
-    getarg_c as getarg_c,
-    getarg_sbx as getarg_sbx,
-    isk as isk,
-    rkask as rkask,
-)
 
 
 class OpCode(IntEnum):
@@ -80,6 +48,7 @@ class OpCode(IntEnum):
     CLOSE = 35  # A       close all variables in the stack up to (>=) R(A)
     CLOSURE = 36  # A Bx    R(A) := closure(KPROTO[Bx], R(A), ... ,R(A+n))
     VARARG = 37  # A B     R(A), R(A+1), ..., R(A+B-1) = vararg
+
 
 # lopcodes.h's OP_* names as plain ints for the compiler's hot paths: an IntEnum
 # member lookup (`OpCode.MOVE`) costs ~60 ns in Python 3.11, a module global ~5 ns.
@@ -188,4 +157,3 @@ LUAI_MAXCCALLS: Final = 200
 MAXSTACK: Final = 250
 LFIELDS_PER_FLUSH: Final = 50
 MAX_INT: Final = 2**31 - 3  # INT_MAX - 2 (llimits.h MAX_INT)
-

@@ -3,43 +3,14 @@
 Facts from NodeMCU's app/lua53 `lopcodes.h`/`lopcodes.c`. Field layout: op
 bits 0-5, A 6-13, C 14-22, B 23-31; Bx = bits 14-31, sBx = Bx - MAXARG_sBx,
 Ax = bits 6-31. Everything that encodes or decodes an instruction word goes
-through the helpers here and those of `lfs_format.instruction` (the word both
-cores share), re-exported here.
+through the helpers here (the Ax field) and those of `lfs_format.instruction`
+(the word both cores share).
 """
 
 from enum import IntEnum
 from typing import Final
 
-from lfs_format.instruction import (  # the shared instruction word, re-exported
-    BITRK as BITRK,
-    MAXARG_A as MAXARG_A,
-    MAXARG_B as MAXARG_B,
-    MAXARG_BX as MAXARG_BX,
-    MAXARG_C as MAXARG_C,
-    MAXARG_SBX as MAXARG_SBX,
-    MAXINDEXRK as MAXINDEXRK,
-    NO_REG as NO_REG,
-    POS_A as POS_A,
-    POS_B as POS_B,
-    POS_BX as POS_BX,
-    POS_C as POS_C,
-    POS_OP as POS_OP,
-    SIZE_A as SIZE_A,
-    SIZE_B as SIZE_B,
-    SIZE_BX as SIZE_BX,
-    SIZE_C as SIZE_C,
-    SIZE_OP as SIZE_OP,
-    create_abc as create_abc,
-    create_abx as create_abx,
-    get_opcode as get_opcode,
-    getarg_a as getarg_a,
-    getarg_b as getarg_b,
-    getarg_bx as getarg_bx,
-    getarg_c as getarg_c,
-    getarg_sbx as getarg_sbx,
-    isk as isk,
-    rkask as rkask,
-)
+from lfs_format.instruction import BITRK, POS_A, SIZE_A, SIZE_B, SIZE_C
 
 
 class OpCode(IntEnum):

@@ -20,16 +20,22 @@ import math
 from typing import Final, cast
 
 from lfs_format.errors import LuacrossError
-from lfs_format.lua51.lineinfo import LineInfoWriter
-from lfs_format.lua51.opcodes import (
+from lfs_format.instruction import (
     BITRK,
-    LFIELDS_PER_FLUSH,
     MAXARG_BX,
     MAXARG_C,
     MAXARG_SBX,
     MAXINDEXRK,
-    MAXSTACK,
     NO_REG,
+    POS_A,
+    POS_B,
+    POS_BX,
+    POS_C,
+)
+from lfs_format.lua51.lineinfo import LineInfoWriter
+from lfs_format.lua51.opcodes import (
+    LFIELDS_PER_FLUSH,
+    MAXSTACK,
     OP_ADD,
     OP_CONCAT,
     OP_DIV,
@@ -60,10 +66,6 @@ from lfs_format.lua51.opcodes import (
     OP_TESTSET,
     OP_UNM,
     OPMODES,
-    POS_A,
-    POS_B,
-    POS_BX,
-    POS_C,
     OpCode,
 )
 from lfs_format.lua51.proto import Constant, Proto

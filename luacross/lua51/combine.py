@@ -7,14 +7,8 @@ returns the build time and the list of module names (formats reference §6).
 """
 
 from lfs_format.errors import ImageError
-from lfs_format.lua51.opcodes import (
-    LFIELDS_PER_FLUSH,
-    MAXARG_SBX,
-    OpCode,
-    create_abc as _abc,
-    create_abx as _abx,
-    rkask,
-)
+from lfs_format.instruction import MAXARG_SBX, create_abc as _abc, create_abx as _abx, rkask
+from lfs_format.lua51.opcodes import LFIELDS_PER_FLUSH, OpCode
 from lfs_format.lua51.proto import Proto
 from lfs_format.target import Target
 

@@ -13,6 +13,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, Final, cast
 
 from lfs_format.errors import LuacrossError
+from luacross.byte_classes import byte_table
 
 if TYPE_CHECKING:
     from luacross.lua51.codegen import FuncState
@@ -246,17 +247,9 @@ _BRACKET: Final = 8  # '[' or a long string
 _COMPARE_START: Final = 9  # '=', '<', '>', '~': maybe followed by '='
 
 
-def _byte_table(*classes: tuple[bytes, int]) -> bytes:
-    table = bytearray(256)
-    for members, value in classes:
-        for byte in members:
-            table[byte] = value
-    return bytes(table)
-
-
 _LOWER: Final = b"abcdefghijklmnopqrstuvwxyz"
 _UPPER: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_CLASS: Final = _byte_table(
+_CLASS: Final = byte_table(
     (b" \t\v\f", _BLANK),
     (b"\n\r", _LINE),
     (_LOWER + _UPPER + b"_", _ALPHA),
@@ -267,14 +260,14 @@ _CLASS: Final = _byte_table(
     (b"[", _BRACKET),
     (b"=<>~", _COMPARE_START),
 )
-_IS_ALNUM: Final = _byte_table((_LOWER + _UPPER + b"_0123456789", 1))  # isalnum or '_'
+_IS_ALNUM: Final = byte_table((_LOWER + _UPPER + b"_0123456789", 1))  # isalnum or '_'
 # llex.c's check_next tests `strchr(set, current)`, which also matches a NUL byte:
 # so after a numeral's digits a NUL counts as the exponent mark or its sign, and
 # after a '.' as another '.'; a numeral's text then ends at its first NUL (C string).
-_IS_DIGIT_OR_DOT: Final = _byte_table((b"0123456789.", 1))
-_IS_EXPONENT: Final = _byte_table((b"Ee\0", 1))
-_IS_SIGN: Final = _byte_table((b"+-\0", 1))
-_IS_DOT: Final = _byte_table((b".\0", 1))
+_IS_DIGIT_OR_DOT: Final = byte_table((b"0123456789.", 1))
+_IS_EXPONENT: Final = byte_table((b"Ee\0", 1))
+_IS_SIGN: Final = byte_table((b"+-\0", 1))
+_IS_DOT: Final = byte_table((b".\0", 1))
 _TO_EOL = re.compile(rb"[^\r\n]*")
 _NEWLINES = re.compile(rb"\n\r?|\r\n?")
 _ESCAPES = {ord(c): code for c, code in zip("abfnrtv", b"\a\b\f\n\r\t\v", strict=True)}
@@ -334,9 +327,7 @@ def tokenize(source: bytes, chunkname: bytes, integral: bool = False) -> list[To
             elif kind == _QUOTE:
                 pos, line, body = _read_string(source, pos + 1, line, c)
                 append(Token(TK_STRING, body, line, _QUOTES[c]))
-            elif kind == _DIGIT or (
-                kind == _DOT and pos + 1 < end and 48 <= source[pos + 1] <= 57
-            ):
+            elif kind == _DIGIT or (kind == _DOT and pos + 1 < end and 48 <= source[pos + 1] <= 57):
                 stop = _numeral_end(source, pos)
                 text = source[pos:stop]
                 nul = text.find(b"\0")

@@ -20,14 +20,8 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from lfs_format.errors import LuacrossError
-from lfs_format.lua51.lc import NULL_STRING
-from lfs_format.lua51.lineinfo import decode_line_info
-from lfs_format.lua51.opcodes import (
+from lfs_format.instruction import (
     BITRK,
-    OPMODES,
-    OpArgMask,
-    OpCode,
-    OpMode,
     get_opcode,
     getarg_a,
     getarg_b,
@@ -36,6 +30,9 @@ from lfs_format.lua51.opcodes import (
     getarg_sbx,
     isk,
 )
+from lfs_format.lua51.lc import NULL_STRING
+from lfs_format.lua51.lineinfo import decode_line_info
+from lfs_format.lua51.opcodes import OPMODES, OpArgMask, OpCode, OpMode
 from lfs_format.lua51.proto import Constant, Proto
 from lfs_format.target import Target
 
@@ -197,10 +194,7 @@ class Formatter:
             f"{f.maxstacksize} slot{_plural(f.maxstacksize)}, {f.nups} upvalue{_plural(f.nups)}, "
         )
         nloc, nk, np = len(f.locvars), len(f.constants), len(f.protos)
-        w(
-            f"{nloc} local{_plural(nloc)}, {nk} constant{_plural(nk)}, "
-            f"{np} function{_plural(np)}\n"
-        )
+        w(f"{nloc} local{_plural(nloc)}, {nk} constant{_plural(nk)}, {np} function{_plural(np)}\n")
 
     def print_code(self, f: Proto) -> None:
         w = self.out.write

@@ -14,13 +14,13 @@ So does this module (and `codegen`): it checks only what the C code checks.
 import sys
 from typing import cast
 
+from lfs_format.instruction import MAXARG_BX
 from lfs_format.lua51.opcodes import (
     LFIELDS_PER_FLUSH,
     LUAI_MAXCCALLS,
     LUAI_MAXUPVALUES,
     LUAI_MAXVARS,
     MAX_INT,
-    MAXARG_BX,
     OP_CALL,
     OP_CLOSE,
     OP_CLOSURE,

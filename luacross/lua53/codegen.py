@@ -22,17 +22,23 @@ import math
 from collections.abc import Callable
 from typing import Final
 
-from lfs_format.lua53.lineinfo import LineInfoWriter
-from lfs_format.lua53.opcodes import (
+from lfs_format.instruction import (
     BITRK,
-    LFIELDS_PER_FLUSH,
-    MAXARG_AX,
     MAXARG_BX,
     MAXARG_C,
     MAXARG_SBX,
     MAXINDEXRK,
-    MAXREGS,
     NO_REG,
+    POS_A,
+    POS_B,
+    POS_BX,
+    POS_C,
+)
+from lfs_format.lua53.lineinfo import LineInfoWriter
+from lfs_format.lua53.opcodes import (
+    LFIELDS_PER_FLUSH,
+    MAXARG_AX,
+    MAXREGS,
     OP_ADD,
     OP_CONCAT,
     OP_EQ,
@@ -57,10 +63,6 @@ from lfs_format.lua53.opcodes import (
     OP_TESTSET,
     OP_UNM,
     OPMODES,
-    POS_A,
-    POS_B,
-    POS_BX,
-    POS_C,
 )
 from lfs_format.lua53.proto import Constant, Proto
 from lfs_format.target import Lua53Target

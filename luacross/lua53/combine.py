@@ -14,8 +14,9 @@ A single file without `-i`/`-f` is its own main, unchanged.
 from collections.abc import Sequence
 
 from lfs_format.errors import LuacrossError
+from lfs_format.instruction import create_abc
 from lfs_format.lua53.lc import LUAI_MAXSHORTLEN, wrap_integer
-from lfs_format.lua53.opcodes import OP_RETURN, create_abc
+from lfs_format.lua53.opcodes import OP_RETURN
 from lfs_format.lua53.proto import Proto, Upvaldesc
 from lfs_format.target import Lua53Target
 

@@ -19,6 +19,7 @@ from typing import Final
 
 from lfs_format.errors import LuacrossError
 from lfs_format.target import Lua53Target
+from luacross.byte_classes import byte_table
 
 FIRST_RESERVED = 257
 LUA_IDSIZE = 60  # luaconf.h: size of a chunk id in messages
@@ -160,16 +161,8 @@ _DIGIT: Final = 5  # a numeral
 _QUOTE: Final = 6  # a short string
 
 
-def _byte_table(*classes: tuple[bytes, int]) -> bytes:
-    table = bytearray(256)
-    for members, value in classes:
-        for byte in members:
-            table[byte] = value
-    return bytes(table)
-
-
 _LETTERS: Final = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"
-_CLASS: Final = _byte_table(
+_CLASS: Final = byte_table(
     (b"+*%^#&|(){}];,", _ONE),
     (b" \t\v\f", _BLANK),
     (b"\n\r", _LINE),
@@ -177,9 +170,9 @@ _CLASS: Final = _byte_table(
     (b"0123456789", _DIGIT),
     (b"\"'", _QUOTE),
 )
-_IS_ALNUM: Final = _byte_table((_LETTERS + b"0123456789", 1))  # isalnum or '_'
-_IS_DIGIT: Final = _byte_table((b"0123456789", 1))
-_GOES_ON: Final = _byte_table((_LETTERS + b"0123456789.", 1))  # more of a numeral
+_IS_ALNUM: Final = byte_table((_LETTERS + b"0123456789", 1))  # isalnum or '_'
+_IS_DIGIT: Final = byte_table((b"0123456789", 1))
+_GOES_ON: Final = byte_table((_LETTERS + b"0123456789.", 1))  # more of a numeral
 _DEC_NUMERAL = re.compile(rb"\.?[0-9](?:[eE][+-]?|[0-9a-fA-F.])*")
 _HEX_NUMERAL = re.compile(rb"0[xX](?:[pP][+-]?|[0-9a-fA-F.])*")
 _TO_EOL = re.compile(rb"[^\r\n]*")

@@ -17,6 +17,15 @@ a per-listing counter, given to each function in order of first appearance.
 import math
 
 from lfs_format.errors import LuacrossError
+from lfs_format.instruction import (
+    get_opcode,
+    getarg_a,
+    getarg_b,
+    getarg_bx,
+    getarg_c,
+    getarg_sbx,
+    isk,
+)
 from lfs_format.lua53.lineinfo import decode_line_info
 from lfs_format.lua53.opcodes import (
     OP_CLOSURE,
@@ -33,16 +42,9 @@ from lfs_format.lua53.opcodes import (
     OpMode,
     get_bmode,
     get_cmode,
-    get_opcode,
     get_opmode,
-    getarg_a,
     getarg_ax,
-    getarg_b,
-    getarg_bx,
-    getarg_c,
-    getarg_sbx,
     indexk,
-    isk,
 )
 from lfs_format.lua53.proto import Constant, Proto
 from lfs_format.target import Lua53Target

@@ -10,11 +10,11 @@ info ends with the 0 byte `close_func` appends.
 import sys
 from typing import Final, cast
 
+from lfs_format.instruction import MAXARG_BX, POS_B, POS_C
 from lfs_format.lua53.opcodes import (
     LFIELDS_PER_FLUSH,
     LUAI_MAXCCALLS,
     MAX_INT,
-    MAXARG_BX,
     MAXUPVAL,
     MAXVARS,
     OP_CALL,
@@ -29,8 +29,6 @@ from lfs_format.lua53.opcodes import (
     OP_TFORCALL,
     OP_TFORLOOP,
     OP_VARARG,
-    POS_B,
-    POS_C,
 )
 from lfs_format.lua53.proto import Proto, Upvaldesc
 from lfs_format.target import Lua53Target

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from lfs_format.lua53.opcodes import OPNAMES, get_opcode
+from lfs_format.instruction import get_opcode
+from lfs_format.lua53.opcodes import OPNAMES
 from lfs_format.lua53.proto import constant_key
 from lfs_format.target import LUA53, LUA53_64
 from luacross.lua53.codegen import LUA_OPADD, LUA_OPDIV, LUA_OPIDIV, LUA_OPMOD, LUA_OPPOW, arith
