@@ -163,8 +163,8 @@ def _uzlib_deflate(src: bytes) -> bytes:
         for j in candidates:
             if src[j + match_len] == tail:
                 k = match_len + 1
-                if src[j:j + k] == src[i:i + k]:
-                    while k + 16 <= max_len and src[j + k:j + k + 16] == src[i + k:i + k + 16]:
+                if src[j : j + k] == src[i : i + k]:
+                    while k + 16 <= max_len and src[j + k : j + k + 16] == src[i + k : i + k + 16]:
                         k += 16
                     while k < max_len and src[j + k] == src[i + k]:
                         k += 1

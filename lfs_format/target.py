@@ -27,7 +27,13 @@ class Target(
         "image_strip rostrt_margin image_size_report address_window execute_passes_name "
         "max_size_error",
         defaults=(
-            "esp8266", LUA51_RELEASE, False, False, False, (ESP8266_IROM0, 0x00100000), False,
+            "esp8266",
+            LUA51_RELEASE,
+            False,
+            False,
+            False,
+            (ESP8266_IROM0, 0x00100000),
+            False,
             "'-e' maximum size must be a multiple of 4,096",
         ),
     )

@@ -181,7 +181,10 @@ def _target_of(argv: list[str]):
         i += 2 if arg in with_operand else 1
     try:
         return api.select_target(
-            chosen["--lua"], chosen["--numbers"], integral, chosen["--chip"]  # type: ignore[arg-type]
+            chosen["--lua"],
+            chosen["--numbers"],
+            integral,
+            chosen["--chip"],  # type: ignore[arg-type]
         )
     except LuacrossError:
         return api.select_target()

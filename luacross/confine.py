@@ -18,10 +18,24 @@ import sys
 
 # x86-64 system call numbers allowed once confined: memory, signals, time, exit
 _ALLOWED = {
-    "close": 3, "fstat": 5, "mmap": 9, "mprotect": 10, "munmap": 11, "brk": 12,
-    "rt_sigaction": 13, "rt_sigprocmask": 14, "rt_sigreturn": 15, "mremap": 25,
-    "madvise": 28, "getpid": 39, "exit": 60, "gettid": 186, "futex": 202,
-    "clock_gettime": 228, "exit_group": 231, "getrandom": 318,
+    "close": 3,
+    "fstat": 5,
+    "mmap": 9,
+    "mprotect": 10,
+    "munmap": 11,
+    "brk": 12,
+    "rt_sigaction": 13,
+    "rt_sigprocmask": 14,
+    "rt_sigreturn": 15,
+    "mremap": 25,
+    "madvise": 28,
+    "getpid": 39,
+    "exit": 60,
+    "gettid": 186,
+    "futex": 202,
+    "clock_gettime": 228,
+    "exit_group": 231,
+    "getrandom": 318,
 }
 _WRITE = 1
 _AUDIT_ARCH_X86_64 = 0xC000003E
@@ -84,8 +98,13 @@ def confine(fd: int) -> bool:
         _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
     fprog = SockFprog(len(prog), ctypes.cast(buffer, ctypes.c_void_p))
-    libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong,
-                           ctypes.c_ulong]
+    libc.prctl.argtypes = [
+        ctypes.c_int,
+        ctypes.c_ulong,
+        ctypes.c_void_p,
+        ctypes.c_ulong,
+        ctypes.c_ulong,
+    ]
     if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, None, 0, 0) != 0:
         return False
     return libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) == 0

@@ -565,9 +565,7 @@ class LfsDevice(SandboxCalls):
         else:
             base = absolute_base(image)
             if base is None:
-                raise LoaderError(
-                    "not an LFS image: neither gzip (-f) nor an absolute image (-a)"
-                )
+                raise LoaderError("not an LFS image: neither gzip (-f) nor an absolute image (-a)")
             size = self.lfs_size or _round_sectors(len(image))
             check_partition(base, size)
             self.flash = SimulatedFlash(base, size)
@@ -627,8 +625,9 @@ class LfsDevice(SandboxCalls):
             HOOK_COUNT if self.timeout is not None else None,
             *self._shared_firmware(load_host),
         )
-        (self._invoke, self._loadchunk, self._flashindex, self._require, self._bridge,
-         limit) = results
+        (self._invoke, self._loadchunk, self._flashindex, self._require, self._bridge, limit) = (
+            results
+        )
         if self.timeout is not None:
             self._rearm = limit
         self._install()

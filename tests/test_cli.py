@@ -136,8 +136,24 @@ def test_usage_error_prints_message_then_usage():
 def test_help_lists_every_option():
     run = run_cli(["--help"])
     assert run.status == 0
-    for flag in ["-l", "-o", "-e", "-f", "-a", "-m", "-i", "-p", "-s", "-v", "--", "--int",
-                 "--best", "--strip-image", "check", "run"]:
+    for flag in [
+        "-l",
+        "-o",
+        "-e",
+        "-f",
+        "-a",
+        "-m",
+        "-i",
+        "-p",
+        "-s",
+        "-v",
+        "--",
+        "--int",
+        "--best",
+        "--strip-image",
+        "check",
+        "run",
+    ]:
         assert re.search(rf"^\s+{re.escape(flag)}\b", run.stdout.decode(), re.M), flag
     assert run.stdout.decode() == USAGE
 

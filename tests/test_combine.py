@@ -61,10 +61,25 @@ def test_lookup_main_layout_for_two_modules():
     a, b = Proto(source=b"@a.lua"), Proto(source=b"@dir/b.lua")
     main = build_lookup_main([a, b], 1704067200, FLOAT)
     words = [f"{w:08x}" for w in main.code]
-    assert words[:8] == ["00400017", "80004016", "00000064", "0100005e",
-                         "00404017", "80004016", "00004064", "0100005e"]
-    assert words[8:] == ["00008041", "0100008a", "000000c1", "00004101",
-                         "010040a2", "0180005e", "0080001e"]
+    assert words[:8] == [
+        "00400017",
+        "80004016",
+        "00000064",
+        "0100005e",
+        "00404017",
+        "80004016",
+        "00004064",
+        "0100005e",
+    ]
+    assert words[8:] == [
+        "00008041",
+        "0100008a",
+        "000000c1",
+        "00004101",
+        "010040a2",
+        "0180005e",
+        "0080001e",
+    ]
     assert main.constants == [b"a", b"b", 1704067200.0]
     assert (main.numparams, main.maxstacksize, main.source) == (1, 5, b"=(luac)")
 

@@ -64,8 +64,7 @@ def test_header_and_empty_input():
 
 @settings(max_examples=150, deadline=None)
 @given(
-    st.binary(max_size=3000)
-    | st.lists(st.sampled_from([b"ab", b"\0\0\0\0", b"xyz"])).map(b"".join)
+    st.binary(max_size=3000) | st.lists(st.sampled_from([b"ab", b"\0\0\0\0", b"xyz"])).map(b"".join)
 )
 def test_uzlib_round_trip(data):
     assert gzip.decompress(uzlib_compress(data)) == data
@@ -78,7 +77,7 @@ def _assert_device_inflatable(member: bytes, data: bytes) -> None:
     leading stored block: changing it there must change only output byte 0.
     """
     assert member.startswith(GZIP_HEADER)
-    body = member[len(GZIP_HEADER):-8]
+    body = member[len(GZIP_HEADER) : -8]
     assert gzip.decompress(member) == data
     assert zlib.decompress(body, -14) == data
     assert body[:5] == bytes((0, 1, 0, 0xFE, 0xFF)) and body[5] == data[0]

@@ -54,8 +54,15 @@ def test_confined_process_cannot_touch_the_host(tmp_path):
     if not confine.available():
         assert lines[0] == "confined False"
         return
-    assert lines == ["confined True", "PermissionError", "PermissionError", "PermissionError",
-                     "PermissionError", "PermissionError", "20000000"]
+    assert lines == [
+        "confined True",
+        "PermissionError",
+        "PermissionError",
+        "PermissionError",
+        "PermissionError",
+        "PermissionError",
+        "20000000",
+    ]
     assert not marker.exists()
 
 

@@ -61,9 +61,13 @@ def test_image_matches_luac_cross(case):
 def _hi_module() -> Proto:
     """`return "hi"` as m.lua (formats reference §7.10)."""
     return Proto(
-        source=b"@m.lua", is_vararg=2, maxstacksize=2,
-        code=[0x00000001, 0x0100001E, 0x0080001E], constants=[b"hi"],
-        packedlineinfo=b"\x03", lineinfo=[1, 1, 1],
+        source=b"@m.lua",
+        is_vararg=2,
+        maxstacksize=2,
+        code=[0x00000001, 0x0100001E, 0x0080001E],
+        constants=[b"hi"],
+        packedlineinfo=b"\x03",
+        lineinfo=[1, 1, 1],
     )
 
 
@@ -77,11 +81,47 @@ def test_worked_example():
     assert (words[23], words[25]) == (0x22, 3)
     assert (words[28], words[33], words[39]) == (0x8C, 0xBE5FC006, 0x73BAF3DF)
     assert list(words[43:49]) == [0x10, 0, 4, 1, 0x0100001E, 0x0080001E]
-    assert list(words[49:67]) == [0, 0, 0x2B, 0x2E, 0, 0x19, 0, 0, 0x25, 0, 1, 3, 0, 0, 0, 0, 0,
-                                  0x02020000]
+    assert list(words[49:67]) == [
+        0,
+        0,
+        0x2B,
+        0x2E,
+        0,
+        0x19,
+        0,
+        0,
+        0x25,
+        0,
+        1,
+        3,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0x02020000,
+    ]
     assert list(words[67:74]) == [0x31, 0x1A, 0, 4, 0x20000000, 0x41D96480, 3]
-    assert list(words[84:102]) == [0, 0, 0x44, 0x4A, 0x43, 0, 0, 0, 0x1F, 0, 2, 10, 1, 0, 0, 0,
-                                   0, 0x04000100]
+    assert list(words[84:102]) == [
+        0,
+        0,
+        0x44,
+        0x4A,
+        0x43,
+        0,
+        0,
+        0,
+        0x1F,
+        0,
+        2,
+        10,
+        1,
+        0,
+        0,
+        0,
+        0,
+        0x04000100,
+    ]
     assert struct.unpack("<4I", image.bitmap) == (0xD60C, 0x02580800, 0x11C00018, 0)
     packed = uzlib_compress(image.relocatable_payload())
     assert len(packed) == 227 and packed.endswith(bytes.fromhex("a57c2948a8010000"))
@@ -144,8 +184,12 @@ def test_strip_image():
 
 def test_int_and_special_constants_round_trip():
     for target, numbers in ((INT, [-1, 2147483647, -2147483648]), (FLOAT, [-0.0, 1e308, 0.5])):
-        f = Proto(source=b"@k.lua", maxstacksize=2, code=[0x0080001E],
-                  constants=[None, True, False, *numbers, b"", b"a\0b"])
+        f = Proto(
+            source=b"@k.lua",
+            maxstacksize=2,
+            code=[0x0080001E],
+            constants=[None, True, False, *numbers, b"", b"a\0b"],
+        )
         main = build_lookup_main([f], 1704067200, target)
         image = build_image(main, target)
         assert decode_image(image.image, target, image.bitmap) == main
@@ -224,8 +268,11 @@ def decode_image(image: bytes, target: Target, bitmap: bytes) -> Proto:
         lineinfo = strings[rec.packedlineinfo - 4] if rec.packedlineinfo else None
         return Proto(
             source=strings[rec.source] if rec.source else None,
-            linedefined=rec.linedefined, lastlinedefined=rec.lastlinedefined,
-            nups=rec.nups, numparams=rec.numparams, is_vararg=rec.is_vararg,
+            linedefined=rec.linedefined,
+            lastlinedefined=rec.lastlinedefined,
+            nups=rec.nups,
+            numparams=rec.numparams,
+            is_vararg=rec.is_vararg,
             maxstacksize=rec.maxstacksize,
             code=list(struct.unpack_from(f"<{rec.sizecode}I", image, 4 * rec.code)),
             constants=constants,
@@ -249,10 +296,23 @@ def _fields(record, *defaults: str) -> dict:
 
 def test_debug_records_round_trip():
     """LocVar records and upvalue names: luac.cross images never carry them."""
-    inner = Proto(source=b"@d.lua", nups=1, maxstacksize=2, code=[0x0080001E],
-                  upvalues=[b"up"], locvars=[LocVar(b"x", 0, 1), LocVar(b"up", -1, 7)])
-    f = Proto(source=b"@d.lua", maxstacksize=2, code=[0x0080001E], protos=[inner],
-              locvars=[LocVar(b"y", 2, 3)], packedlineinfo=b"\x03", lineinfo=[1])
+    inner = Proto(
+        source=b"@d.lua",
+        nups=1,
+        maxstacksize=2,
+        code=[0x0080001E],
+        upvalues=[b"up"],
+        locvars=[LocVar(b"x", 0, 1), LocVar(b"up", -1, 7)],
+    )
+    f = Proto(
+        source=b"@d.lua",
+        maxstacksize=2,
+        code=[0x0080001E],
+        protos=[inner],
+        locvars=[LocVar(b"y", 2, 3)],
+        packedlineinfo=b"\x03",
+        lineinfo=[1],
+    )
     for target in (FLOAT, INT):
         image = build_image(f, target)
         assert decode_image(image.image, target, image.bitmap) == f

@@ -19,8 +19,11 @@ from lfs_format.inflate import (
     inflate_raw,
 )
 
-GOLDEN_GZIP = [c for c in cases() if "/image" in c["id"] and c["expect"]["exit"] == 0
-               and "lfs.img" in c["expect"]["files"]]
+GOLDEN_GZIP = [
+    c
+    for c in cases()
+    if "/image" in c["id"] and c["expect"]["exit"] == 0 and "lfs.img" in c["expect"]["files"]
+]
 
 
 class FixedBlockWriter:
@@ -49,8 +52,13 @@ class FixedBlockWriter:
             return self.code(sym - 256, 7)
         return self.code(0xC0 + sym - 280, 8)
 
-    def match(self, length_sym: int, length_extra: tuple[int, int], dist_sym: int,
-              dist_extra: tuple[int, int]) -> "FixedBlockWriter":
+    def match(
+        self,
+        length_sym: int,
+        length_extra: tuple[int, int],
+        dist_sym: int,
+        dist_extra: tuple[int, int],
+    ) -> "FixedBlockWriter":
         self.symbol(length_sym).bits(*length_extra)
         return self.code(dist_sym, 5).bits(*dist_extra)
 

@@ -62,8 +62,13 @@ def test_tokens_kinds_values_and_lines():
 @pytest.mark.parametrize(
     ("breaks", "lines"),
     [
-        (b"\n", 2), (b"\r", 2), (b"\r\n", 2), (b"\n\r", 2),
-        (b"\n\n", 3), (b"\r\r", 3), (b"\n\r\n", 3),
+        (b"\n", 2),
+        (b"\r", 2),
+        (b"\r\n", 2),
+        (b"\n\r", 2),
+        (b"\n\n", 3),
+        (b"\r\r", 3),
+        (b"\n\r\n", 3),
     ],  # fmt: skip
 )
 def test_line_breaks_count_like_inclinenumber(breaks, lines):
@@ -161,8 +166,12 @@ def test_errors_match_stock(source):
 @pytest.mark.parametrize(
     "chunkname",
     [
-        b"=stdin", b"@short.lua", b"@" + b"x" * 72, b"@" + b"y" * 73,
-        b"=" + b"z" * 100, b"some code\nmore",
+        b"=stdin",
+        b"@short.lua",
+        b"@" + b"x" * 72,
+        b"@" + b"y" * 73,
+        b"=" + b"z" * 100,
+        b"some code\nmore",
     ],  # fmt: skip
 )
 def test_chunkid_matches_stock(chunkname):

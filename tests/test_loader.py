@@ -34,11 +34,22 @@ from lfs_format.lua51.loader import (
 from lfs_format.target import FLOAT, HOST
 
 BASE = 0x40280000
-IMAGES = [c for c in cases() if c["id"].split("/")[1] in ("image", "absimage")
-          and c["expect"]["exit"] == 0]
+IMAGES = [
+    c
+    for c in cases()
+    if c["id"].split("/")[1] in ("image", "absimage") and c["expect"]["exit"] == 0
+]
 FIRMWARE_MESSAGES = {
-    NO_PARTITION, READ_ERROR, BAD_VERSION, BAD_BUILD, BAD_SIGNATURE, TOO_BIG,
-    LENGTH_MISMATCH, BAD_DICTIONARY, BAD_CHECKSUM, UNDEFINED,
+    NO_PARTITION,
+    READ_ERROR,
+    BAD_VERSION,
+    BAD_BUILD,
+    BAD_SIGNATURE,
+    TOO_BIG,
+    LENGTH_MISMATCH,
+    BAD_DICTIONARY,
+    BAD_CHECKSUM,
+    UNDEFINED,
 }
 
 

@@ -6,7 +6,6 @@ Int-build `lc` cases that luac.cross rejects fail either while compiling
 (a malformed number) or while dumping (a constant outside int32's dump range).
 """
 
-
 import importlib.util
 
 import pytest

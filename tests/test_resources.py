@@ -101,7 +101,7 @@ def test_generated_source_is_make_resource_lua_for_stock_lua(lupa):
     files = awkward_files(7)
     pairs = [(name.encode(), data) for name, data in files.items()]
     source = lua_source(pairs)
-    assert source.startswith(b"local arg = ...\nif arg == \"all.bin\" then return \"")
+    assert source.startswith(b'local arg = ...\nif arg == "all.bin" then return "')
     names = b'"all.bin","digits.bin","index.html","random.bin","empty.txt","style.css",'
     assert source.endswith(b"\nif arg == nil then return {" + names + b"} end\n")
     lua = lupa.LuaRuntime(encoding=None)
@@ -289,7 +289,8 @@ def test_quiet_keeps_warnings_and_errors(tmp_path, monkeypatch):
     assert b"note:" not in run.stderr
     failed = run_cli(["-q", "-f", "-o", "x.img", "missing.lua"])
     assert (failed.status, failed.stderr) == (
-        1, b"luacross: cannot open missing.lua: No such file or directory\n"
+        1,
+        b"luacross: cannot open missing.lua: No such file or directory\n",
     )
 
 

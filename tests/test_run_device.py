@@ -125,9 +125,13 @@ def test_api_globals_prelude_and_require_on_both_cores(tmp_path, monkeypatch, co
     dev = device.core(build_).open_device(
         build_,
         globals={
-            "gpio": {"OUTPUT": 1, "LOW": 0, "HIGH": 1,
-                     "mode": lambda pin, mode: calls.append(("mode", pin, mode)),
-                     "write": lambda pin, level: calls.append(("write", pin, level))},
+            "gpio": {
+                "OUTPUT": 1,
+                "LOW": 0,
+                "HIGH": 1,
+                "mode": lambda pin, mode: calls.append(("mode", pin, mode)),
+                "write": lambda pin, level: calls.append(("write", pin, level)),
+            },
             "name": "device-1",
         },  # fmt: skip
         prelude="tmr = " + STUBS.split("tmr = ")[1],

@@ -20,8 +20,15 @@ def module_names(case_id: str) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "case_id", ["float/image/apps", "int/image/apps", "float/absimage/apps",
-                "int/absimage/apps", "float/image/syntax-b", "float/absimage/base-high"]
+    "case_id",
+    [
+        "float/image/apps",
+        "int/image/apps",
+        "float/absimage/apps",
+        "int/absimage/apps",
+        "float/image/syntax-b",
+        "float/absimage/base-high",
+    ],
 )
 def test_check_image_summary(case_id):
     (found,) = [c for c in cases() if c["id"] == case_id]
@@ -67,8 +74,7 @@ def test_require_runs_lfs_module_like_stock_lua(device):
     stock = lua51.LuaRuntime(encoding=None)
     source = (CORPUS / "apps" / "fifo.lua").read_bytes()
     expected = stock.eval(
-        "function(src, code) package.preload.fifo = loadstring(src) "
-        "return loadstring(code)() end"
+        "function(src, code) package.preload.fifo = loadstring(src) return loadstring(code)() end"
     )(source, code.encode())
     assert device.execute(code) == expected
 

@@ -45,10 +45,32 @@ def names(device, expression: str) -> list[str]:
 
 # the firmware's tables, from the 5.1 sources (default ESP8266 build: user_modules.h has
 # LUA_USE_MODULES_FILE and _NODE)
-BASE = ["assert", "collectgarbage", "dofile", "error", "gcinfo", "getfenv", "getmetatable",
-        "load", "loadfile", "loadstring", "next", "pcall", "print", "rawequal", "rawget",
-        "rawset", "select", "setfenv", "setmetatable", "tonumber", "tostring", "type",
-        "unpack", "xpcall"]
+BASE = [
+    "assert",
+    "collectgarbage",
+    "dofile",
+    "error",
+    "gcinfo",
+    "getfenv",
+    "getmetatable",
+    "load",
+    "loadfile",
+    "loadstring",
+    "next",
+    "pcall",
+    "print",
+    "rawequal",
+    "rawget",
+    "rawset",
+    "select",
+    "setfenv",
+    "setmetatable",
+    "tonumber",
+    "tostring",
+    "type",
+    "unpack",
+    "xpcall",
+]
 ROM_TABLES = ["ROM", "coroutine", "debug", "file", "math", "node", "string", "table"]
 RAM = ["_G", "_VERSION", "__index", "ipairs", "module", "newproxy", "package", "pairs", "require"]
 
@@ -58,38 +80,85 @@ def test_globals_are_the_firmwares(device):
     assert names(device, "ROM") == sorted(BASE + ROM_TABLES)
     assert device.execute("return getmetatable(_G) == _G, _G.__index == ROM") == (True, True)
     assert names(device, "debug") == ["getregistry", "getstrings", "traceback"]
-    assert names(device, "math") == ["abs", "ceil", "floor", "huge", "max", "min", "pi", "pow",
-                                     "random", "randomseed", "sqrt"]
+    assert names(device, "math") == [
+        "abs",
+        "ceil",
+        "floor",
+        "huge",
+        "max",
+        "min",
+        "pi",
+        "pow",
+        "random",
+        "randomseed",
+        "sqrt",
+    ]
     assert names(device, "coroutine") == ["create", "resume", "running", "status", "wrap", "yield"]
-    assert names(device, "package.loaded") == ["_G", "coroutine", "debug", "math", "package",
-                                               "string", "table"]
+    assert names(device, "package.loaded") == [
+        "_G",
+        "coroutine",
+        "debug",
+        "math",
+        "package",
+        "string",
+        "table",
+    ]
     assert device.execute("return package.path, package.cpath") == (b"?.lc;?.lua", b"")
 
 
 def test_integer_build_math():
     dev = LfsDevice()
     dev.load(image("int/image/apps"))
-    assert names(dev, "math") == ["abs", "ceil", "floor", "huge", "max", "min", "pow",
-                                  "random", "randomseed", "sqrt"]
+    assert names(dev, "math") == [
+        "abs",
+        "ceil",
+        "floor",
+        "huge",
+        "max",
+        "min",
+        "pow",
+        "random",
+        "randomseed",
+        "sqrt",
+    ]
     assert dev.execute("return math.huge") == (2147483647,)
 
 
 def test_string_library_is_its_own_metatable(device):
     assert device.execute("return getmetatable('') == string, string.__index == string") == (
-        True, True)
+        True,
+        True,
+    )
     assert device.execute("return ('%d-%s') % {7, 'x'}, ('%05.1f') % 2.25") == (b"7-x", b"002.2")
     with pytest.raises(LuaRuntimeError, match="'string.gfind' was renamed to 'string.gmatch'"):
         device.execute("string.gfind('a', 'a')")
 
 
-@pytest.mark.parametrize("expression", [
-    "os", "io", "python", "loadlib", "package.loadlib", "debug.sethook", "debug.getupvalue",
-    "debug.getinfo", "debug.setmetatable", "getfenv(0).os", "getfenv(0).io", "getfenv(1).os",
-    "getmetatable('').__index.os", "debug.getregistry()['FILE*']",
-    "debug.getregistry().POBJECT", "debug.getregistry()._LOADED.io",
-    "debug.getregistry()._LOADED.os", "debug.getregistry()._LOADED.python",
-    "package.loaded.python", "getmetatable(stub)",
-])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "os",
+        "io",
+        "python",
+        "loadlib",
+        "package.loadlib",
+        "debug.sethook",
+        "debug.getupvalue",
+        "debug.getinfo",
+        "debug.setmetatable",
+        "getfenv(0).os",
+        "getfenv(0).io",
+        "getfenv(1).os",
+        "getmetatable('').__index.os",
+        "debug.getregistry()['FILE*']",
+        "debug.getregistry().POBJECT",
+        "debug.getregistry()._LOADED.io",
+        "debug.getregistry()._LOADED.os",
+        "debug.getregistry()._LOADED.python",
+        "package.loaded.python",
+        "getmetatable(stub)",
+    ],
+)
 def test_host_libraries_are_absent(device, expression):
     assert device.execute(f"return {expression}") == (None,)
 
@@ -160,14 +229,17 @@ def test_registry_is_the_firmware_view(device):
     assert device.execute("return debug.getregistry()._LOADED == package.loaded") == (True,)
 
 
-@pytest.mark.parametrize(("code", "message"), [
-    ("error(nil)", "(error object is a nil value)"),
-    ("error(true)", "(error object is a boolean value)"),
-    ("error({})", "(error object is a table value)"),
-    ("error(print)", "(error object is a function value)"),
-    ("error(12)", "stdin:1: 12"),
-    ("error(setmetatable({}, {__tostring = function() return 'mine' end}))", "mine"),
-])
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("error(nil)", "(error object is a nil value)"),
+        ("error(true)", "(error object is a boolean value)"),
+        ("error({})", "(error object is a table value)"),
+        ("error(print)", "(error object is a function value)"),
+        ("error(12)", "stdin:1: 12"),
+        ("error(setmetatable({}, {__tostring = function() return 'mine' end}))", "mine"),
+    ],
+)
 def test_error_objects_are_worded_as_lua_does(device, code, message):
     with pytest.raises(LuaRuntimeError) as error:
         device.execute(code)
@@ -178,18 +250,23 @@ def test_memory_limit():
     dev = LfsDevice(memory_limit=4 << 20)
     dev.load(image("float/image/one-module"))
     assert lua_error(dev, "local t = {} for i = 1, 1e8 do t[i] = i end") == (
-        "not enough memory (the Lua memory limit is 4 MiB)")
+        "not enough memory (the Lua memory limit is 4 MiB)"
+    )
     assert dev.execute("return 1 + 1") == (2,)  # the VM goes on after the error
 
 
-@pytest.mark.parametrize("code", [
-    "while true do end",
-    "while true do pcall(function() while true do end end) end",
-    "while true do xpcall(function() while true do end end, function() while true do end end) end",
-    "coroutine.wrap(function() while true do end end)()",
-    "local co = coroutine.create(function() while true do coroutine.yield() end end)"
-    " while true do coroutine.resume(co) end",
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "while true do end",
+        "while true do pcall(function() while true do end end) end",
+        "while true do xpcall(function() while true do end end,"
+        " function() while true do end end) end",
+        "coroutine.wrap(function() while true do end end)()",
+        "local co = coroutine.create(function() while true do coroutine.yield() end end)"
+        " while true do coroutine.resume(co) end",
+    ],
+)
 def test_timeout_stops_lua_that_keeps_catching_it(code):
     dev = LfsDevice(timeout=0.2)
     dev.load(image("float/image/one-module"))
@@ -197,7 +274,9 @@ def test_timeout_stops_lua_that_keeps_catching_it(code):
     assert dev.execute("local n = 0 for i = 1, 1e5 do n = n + i end return n") == (5000050000,)
     assert dev.execute("return coroutine.wrap(function(a) return a + 1 end)(1)") == (2,)
     assert dev.execute("return xpcall(error, function(m) return 'handled' end)") == (
-        False, b"handled")
+        False,
+        b"handled",
+    )
 
 
 def test_partition_sizes_the_device_cannot_have():
@@ -222,7 +301,7 @@ def one_line_error(run) -> str:
     assert run.status == 1
     text = run.stderr.decode("utf-8", "surrogateescape")
     assert text.startswith("luacross: ") and "Traceback" not in text
-    return text.splitlines()[0][len("luacross: "):]
+    return text.splitlines()[0][len("luacross: ") :]
 
 
 def test_run_deep_pattern_crash_is_one_line(demo):
@@ -281,16 +360,21 @@ def test_check_refuses_impossible_partition_sizes(demo):
     message = one_line_error(run_cli(["check", str(demo), "--lfs-size", "0x100000000"]))
     assert message.startswith("LFS size 0x100000000 is larger than")
     assert one_line_error(run_cli(["check", str(demo), "--lfs-size", "0x1001"])).startswith(
-        "LFS size 0x1001 is not a multiple of 4 KiB")
+        "LFS size 0x1001 is not a multiple of 4 KiB"
+    )
 
 
-@pytest.mark.parametrize(("signum", "status", "word"), [
-    (signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
+@pytest.mark.parametrize(
+    ("signum", "status", "word"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+)
 def test_run_stops_on_a_signal(demo, signum, status, word):
     code = "print('looping') io = nil while true do pcall(function() while true do end end) end"
     process = subprocess.Popen(
         [sys.executable, "-m", "luacross", "run", str(demo), "-e", code],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
     )
     assert process.stdout.readline() == b"looping\n"  # the Lua loop is running
     process.send_signal(signum)

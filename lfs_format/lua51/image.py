@@ -190,8 +190,16 @@ class _ImageBuilder:
         buckets, nuse, nsize = self.create_rostrt(main)
         main_addr = self.function_to_flash(main)
         _FLASH_HEADER.pack_into(
-            self.buf, header * WORD,
-            flash_sig(self.target), len(self.buf), main_addr, buckets, nuse, nsize, 0, 0,
+            self.buf,
+            header * WORD,
+            flash_sig(self.target),
+            len(self.buf),
+            main_addr,
+            buckets,
+            nuse,
+            nsize,
+            0,
+            0,
         )
         self.tag(header + 2)  # mainProto
         self.tag(header + 3)  # pROhash
@@ -248,8 +256,9 @@ class _ImageBuilder:
             locvars = self.alloc(len(f.locvars) * _LOCVAR.size)
             for i, var in enumerate(f.locvars):
                 at = locvars + i * _LOCVAR.size // WORD
-                _LOCVAR.pack_into(self.buf, at * WORD, string_addr[var.varname],
-                                  var.startpc, var.endpc)
+                _LOCVAR.pack_into(
+                    self.buf, at * WORD, string_addr[var.varname], var.startpc, var.endpc
+                )
                 self.tag(at)
         upvalues = 0
         if f.upvalues:
@@ -259,13 +268,24 @@ class _ImageBuilder:
         record = self.alloc(PROTO_WORDS * WORD)
         addrs = (k, code, p, lineinfo, locvars, upvalues, source)
         _PROTO.pack_into(
-            self.buf, record * WORD,
-            0, 0, 0,  # next, tt, marked: forced to 0 by luac.cross
+            self.buf,
+            record * WORD,
+            0,
+            0,
+            0,  # next, tt, marked: forced to 0 by luac.cross
             *addrs,
-            len(f.upvalues), len(f.constants), len(f.code), len(f.protos), len(f.locvars),
-            f.linedefined, f.lastlinedefined,
+            len(f.upvalues),
+            len(f.constants),
+            len(f.code),
+            len(f.protos),
+            len(f.locvars),
+            f.linedefined,
+            f.lastlinedefined,
             0,  # gclist
-            f.nups, f.numparams, f.is_vararg, f.maxstacksize,
+            f.nups,
+            f.numparams,
+            f.is_vararg,
+            f.maxstacksize,
         )
         for word, addr in enumerate(addrs, record + _PROTO_FIRST_ADDRESS):
             if addr:
@@ -291,8 +311,9 @@ class _ImageBuilder:
                 pack_word(buf, at, value, LUA_TBOOLEAN)
             elif integral:
                 # lua_Number is an int32 here; no range check, as in lflashimg.c
-                pack_number(buf, at, (int(value) + 0x80000000) % 0x100000000 - 0x80000000,
-                            LUA_TNUMBER)
+                pack_number(
+                    buf, at, (int(value) + 0x80000000) % 0x100000000 - 0x80000000, LUA_TNUMBER
+                )
             else:
                 pack_number(buf, at, float(value), LUA_TNUMBER)
             at += size

@@ -60,9 +60,7 @@ class _TValueAdapter(Adapter):
 
     def __init__(self, target: Target):
         self.number = Int32sl if target.integral else Float64l
-        super().__init__(
-            Struct("raw" / Bytes(target.number_size), "tt" / Int32ul)
-        )
+        super().__init__(Struct("raw" / Bytes(target.number_size), "tt" / Int32ul))
         self.size = target.number_size
 
     def _decode(self, obj, context, path):

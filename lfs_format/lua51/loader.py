@@ -164,7 +164,7 @@ class LoaderPass:
             flash_size=state.flash_len,
             stream_len=stream_len,
             output=result.output,
-            flags=array("I", bytes(state.flags[: nbytes]).ljust(nbytes, b"\0")),
+            flags=array("I", bytes(state.flags[:nbytes]).ljust(nbytes, b"\0")),
             compressed_size=len(image),
         )
 
@@ -265,9 +265,7 @@ class _FirstPassState:
         start = ndx - length
         if not self.header_checked:
             header = bytes(self.out[start : start + 32]).ljust(32, b"\0")
-            self.sig, self.flash_len, self.flags_len = self.loader.check_header(
-                header, self.isize
-            )
+            self.sig, self.flash_len, self.flags_len = self.loader.check_header(header, self.isize)
             self.header_checked = True
         self.crc = zlib.crc32(self.out[start:ndx], self.crc)
         if ndx > self.flash_len:
@@ -326,9 +324,7 @@ def boot(flash: SimulatedFlash, integral: bool = False) -> BootResult:
     main_offset = (fh.mainProto - flash.base) & MASK32
     if fh.pROhash == ALL_SET or main_offset >= fh.flash_size:
         return BootResult(BOOT_BAD_SIZE.format(fh.pROhash, main_offset, fh.flash_size))
-    return BootResult(
-        None, fh.mainProto, fh.pROhash, fh.nROuse, fh.nROsize & MASK32, fh.flash_size
-    )
+    return BootResult(None, fh.mainProto, fh.pROhash, fh.nROuse, fh.nROsize & MASK32, fh.flash_size)
 
 
 class _FlashReader:
@@ -372,9 +368,7 @@ class _FlashReader:
                 if ts in self.strings or len(self.strings) >= limit:
                     raise ImageError(f"ROstrt chain at 0x{ts:08x} loops or exceeds nROuse")
                 rec = self.parse(self.structs.flash_ts, ts, FLASH_TS_WORDS * WORD, "FlashTS")
-                self.strings[ts] = self.read(ts + FLASH_TS_WORDS * WORD, rec.len + 1, "string")[
-                    :-1
-                ]
+                self.strings[ts] = self.read(ts + FLASH_TS_WORDS * WORD, rec.len + 1, "string")[:-1]
                 ts = rec.next
         if len(self.strings) != limit:
             raise ImageError(f"ROstrt holds {len(self.strings)} strings, header says {limit}")
@@ -419,9 +413,7 @@ class _FlashReader:
             maxstacksize=rec.maxstacksize,
             code=list(self.words(rec.code, rec.sizecode, "code")),
             constants=constants,
-            protos=[
-                self.proto(a, depth + 1) for a in self.words(rec.p, rec.sizep, "Proto array")
-            ],
+            protos=[self.proto(a, depth + 1) for a in self.words(rec.p, rec.sizep, "Proto array")],
             packedlineinfo=packed,
             lineinfo=decode_line_info(packed) if packed is not None else [],
             locvars=[
@@ -429,8 +421,7 @@ class _FlashReader:
                 for v in _triples(self.words(rec.locvars, 3 * rec.sizelocvars, "locvars"))
             ],
             upvalues=[
-                self.string(a)
-                for a in self.words(rec.upvalues, rec.sizeupvalues, "upvalue names")
+                self.string(a) for a in self.words(rec.upvalues, rec.sizeupvalues, "upvalue names")
             ],
         )
 

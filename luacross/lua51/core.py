@@ -54,7 +54,6 @@ def default_max_size(*, absolute: bool) -> int | None:
     return 0x40000
 
 
-
 def check_options(
     *,
     absolute: bool,

@@ -56,7 +56,6 @@ def default_max_size(*, absolute: bool) -> int | None:
     return LFS_SIZE if absolute else None
 
 
-
 def check_options(
     *,
     absolute: bool,
