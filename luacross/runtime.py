@@ -665,22 +665,6 @@ class LfsDevice(SandboxCalls):
     def modules(self) -> list[str]:
         return _lookup_info(self.main)[0] if self.main is not None else []
 
-    def call(self, module: str, *args) -> tuple:
-        """Run module `module`'s main function with `args` (as `LFS.module(...)`)."""
-        function = self.module(module)
-        if function is None:
-            raise LuaRuntimeError(f"module '{module}' is not in LFS")
-        return self._call(function, *args)
-
-    def run_module(self, name: str) -> tuple:
-        """Run a module's main function with no arguments, as `node.flashindex(name)()`."""
-        return self.call(name)
-
-    def require(self, name: str):
-        """Lua's `require(name)`: the module's cached value."""
-        result = self._call(self._require, name)
-        return result[0] if result else None
-
 
 # The ESP8266 maps one MiB of its SPI flash into the CPU's address space
 # (0x40200000..0x40300000); the LFS partition is read through that window,

@@ -462,20 +462,6 @@ class Lua53Device(SandboxCalls):
         """The module's main function as `node.LFS.get(name)` returns it (None if absent)."""
         return self._lfsmodule(name.encode("utf-8", "surrogateescape"))
 
-    def call(self, name: str, *args) -> tuple:
-        function = self.module(name)
-        if function is None:
-            raise LuaRuntimeError(f"module '{name}' is not in LFS")
-        return self._call(function, *args)
-
-    def run_module(self, name: str) -> tuple:
-        return self.call(name)
-
-    def require(self, name: str):
-        """Lua's `require(name)`: the module's cached value."""
-        result = self._call(self._require, name)
-        return result[0] if result else None
-
 
 def notes(build: Build) -> list[str]:
     """What the host's 64-bit Lua 5.3 changes for `build`'s images."""

@@ -284,6 +284,24 @@ class SandboxCalls:
             )
         return self._call(f)
 
+    # -- modules in LFS: each device's `module(name)` finds a module's main function
+
+    def call(self, name: str, *args) -> tuple:
+        """Run module `name`'s main function with `args`."""
+        function = self.module(name)
+        if function is None:
+            raise LuaRuntimeError(f"module '{name}' is not in LFS")
+        return self._call(function, *args)
+
+    def run_module(self, name: str) -> tuple:
+        """Run a module's main function with no arguments."""
+        return self.call(name)
+
+    def require(self, name: str):
+        """Lua's `require(name)`: the module's cached value."""
+        result = self._call(self._require, name)
+        return result[0] if result else None
+
 
 def run_device(device, module: str | None = None, code: str | None = None) -> None:
     """What `luacross run` does with a booted device: the start-up, then
