@@ -312,6 +312,12 @@ def run(
             "what the image writes, renames or removes changes the files in DIR",
         ),
     ] = None,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "-q", "--quiet", help="no notes on stderr (errors remain), as the compiler's -q"
+        ),
+    ] = False,
 ) -> None:
     """Load IMAGE into a simulated LFS partition, boot it and run MODULE or CODE.
 
@@ -340,9 +346,7 @@ def run(
         build, found = choose_build(data, lua, numbers, integral, chip)
     except LuacrossError as exc:
         raise fail(str(exc)) from None
-    job = _DeviceJob(
-        data, module, code, base, lfs_size, memory, build=build, prelude=chunks, spiffs=spiffs
-    )
+    job = _DeviceJob(data, module, code, base, lfs_size, memory, build, chunks, spiffs, quiet)
     status = run_isolated(job, timeout=timeout, memory=memory)
     if status:
         raise typer.Exit(code=status)
@@ -355,7 +359,17 @@ class _DeviceJob:
     one it removed. `show(kind, text)` carries a report out on the PC's side."""
 
     def __init__(
-        self, data, module, code, base, size, memory, build=None, prelude=None, spiffs=None
+        self,
+        data,
+        module,
+        code,
+        base,
+        size,
+        memory,
+        build=None,
+        prelude=None,
+        spiffs=None,
+        quiet=False,
     ):
         self.build = build  # luacross.device.Build that runs the image (None: the image's)
         self.data, self.module, self.code = data, module, code
@@ -363,6 +377,11 @@ class _DeviceJob:
         self.prelude = prelude  # luacross.device.vm.Chunk list, read on the PC
         self.spiffs = spiffs  # the --spiffs folder (None: an empty file system)
         self.timeout: float | None = None  # in-process runs only: the VM's own limit
+        self.quiet = quiet  # -q: no notes
+
+    def _notes(self, emit, notes) -> None:
+        for note in () if self.quiet else notes:
+            emit("e", f"note: {note}")
 
     def __call__(self, emit, confine=None) -> None:
         """`confine()`, if given, runs once the image is loaded, before any of its code."""
@@ -382,8 +401,7 @@ class _DeviceJob:
                     emit("f", name + "\0" + data.decode("utf-8", "surrogateescape"))
 
             files = SpiffsFolder(self.spiffs, writer)
-            for note in files.notes():
-                emit("e", f"note: {note}")
+            self._notes(emit, files.notes())
         device = device_core.open_device(
             build,
             lfs_base=self.base,
@@ -394,8 +412,7 @@ class _DeviceJob:
             files=files,
         )
         device.load(self.data)  # a rejected image: its message alone
-        for note in device_core.notes(build):
-            emit("e", f"note: {note}")
+        self._notes(emit, device_core.notes(build))
         if confine is not None:
             confine()
         device.apply_prelude(self.prelude)

@@ -268,6 +268,16 @@ def test_run_held_out_program_prints_what_stock_lua_prints(tmp_path, monkeypatch
         assert run.stderr == b""
 
 
+def test_run_quiet_drops_the_build_note_but_not_errors(tmp_path, monkeypatch):
+    image = build_image(tmp_path, monkeypatch, *FLAGS["lua53"])
+    run = run_cli(["run", "-q", str(image), "prog53"])
+    assert run.status == 0 and run.stderr == b""
+    assert run.stdout.decode().splitlines() == stock_output()
+    run = run_cli(["run", "--quiet", str(image), "--code", "error('boom')"])
+    assert run.status == 1 and run.stderr.startswith(b"luacross: ")
+    assert b"note:" not in run.stderr and b"boom" in run.stderr
+
+
 def test_run_the_lfs_api(tmp_path, monkeypatch):
     image = build_image(tmp_path, monkeypatch, *FLAGS["lua53-64"])
     flash = device53.check_image(image.read_bytes(), device.LUA53_64BIT).loaded.flash
