@@ -73,7 +73,7 @@ def select_target(
 def core_of(target: Target | Lua53Target) -> ModuleType:
     """The core module that serves `target` (`target.core`), imported on first use.
 
-    Every core offers the same functions (`load_inputs`, `combine`,
+    Every core offers the same functions (`load_inputs`, `combine`, `module_name`,
     `list_chunk`, `dump_lc`, `build_image`, `check_options`) and constants
     (`DEFAULT_OUTPUT`, `LUAC_OPTIONS`, `DASH_OUTPUT_NAMES`); the `-v` text is
     the target's (`Target.version`).

@@ -387,7 +387,7 @@ def compile_command(args: list[str]) -> int:
     if use_resources:
         from luacross import resources
 
-        resources.check_inputs(opts.files, opts.names)
+        resources.check_inputs(opts.files, opts.names, target)
         resource_files = resources.collect(opts.resources, notice)
     leading = []
     if opts.execute is not None:
@@ -461,7 +461,7 @@ def start_progress(opts: Options, steps: int):
         return None
     from luacross import progress
 
-    return progress.start(steps, opts.quiet)
+    return progress.start(steps)
 
 
 def stop_progress() -> None:

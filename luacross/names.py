@@ -19,6 +19,21 @@ def _chunk_path(source: bytes | None) -> str | None:
     return os.fsdecode(source[1:])
 
 
+def same_file(given: str, path: str) -> bool:
+    """Whether `--name`'s FILE is the input `path` (as typed, or the same path)."""
+    return given == path or os.path.normpath(given) == os.path.normpath(path)
+
+
+def chosen_name(path: str, names: list[str]) -> str | None:
+    """The NAME the last `--name FILE=NAME` for input `path` chooses (None: none does)."""
+    chosen = None
+    for item in names:
+        file, sep, name = item.partition("=")
+        if sep and same_file(file, path):
+            chosen = name
+    return chosen
+
+
 def apply_names(main, names: list[str], target, *, generated: int = 0) -> None:
     """Rename modules of the lookup `main` as `names` (FILE=NAME) ask, then warn
     (one line on stderr each) about names that occur twice. The last `generated`
@@ -34,10 +49,7 @@ def apply_names(main, names: list[str], target, *, generated: int = 0) -> None:
         if not sep or not path or not name:
             raise CommandUsageError(f"--name needs FILE=NAME, not '{item}'")
         matches = [
-            i
-            for i, known in enumerate(paths)
-            if known is not None
-            and (known == path or os.path.normpath(known) == os.path.normpath(path))
+            i for i, known in enumerate(paths) if known is not None and same_file(path, known)
         ]
         if not matches:
             raise LuacrossError(f"--name {item}: {path} is not one of the input files")

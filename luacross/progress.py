@@ -89,12 +89,10 @@ class Progress:
 _active: Progress | None = None
 
 
-def start(total: int, quiet: bool) -> Progress | None:
-    """A progress line for a build of `total` steps, or None (stderr is not a
-    terminal, or `-q`)."""
+def start(total: int) -> Progress:
+    """The progress line of a build of `total` steps (the caller has checked that
+    stderr is a terminal and `-q` was not given)."""
     global _active
-    if quiet or not sys.stderr.isatty():
-        return None
     try:
         delay = float(os.environ.get("LUACROSS_PROGRESS_DELAY", DELAY))
     except ValueError:

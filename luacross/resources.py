@@ -133,23 +133,20 @@ def read_resources(files: Sequence[tuple[bytes, str]]) -> list[tuple[bytes, byte
     return contents
 
 
-def module_name(path: str, names: Sequence[str]) -> str:
-    """The module name an input file gets in an image: `--name FILE=NAME`, else its
-    base name up to the first dot (luac.c `corename`)."""
-    for item in names:
-        file, sep, name = item.partition("=")
-        if sep and (file == path or os.path.normpath(file) == os.path.normpath(path)):
-            return name
-    cut = path.rfind("/")
-    if cut < 0:
-        cut = path.rfind("\\")
-    return path[cut + 1 :].lstrip(".").split(".", 1)[0]
+def check_inputs(inputs: Sequence[str | None], names: list[str], target: object) -> None:
+    """No input may be module `resource` too: the image could hold only one of them.
+    Its module name is `--name`'s, else the one the target's core gives its file."""
+    from luacross import api
+    from luacross.names import chosen_name
 
-
-def check_inputs(inputs: Sequence[str | None], names: Sequence[str]) -> None:
-    """No input may be module `resource` too: the image could hold only one of them."""
+    core = api.core_of(target)  # type: ignore[arg-type]
     for path in inputs:
-        if path is not None and module_name(path, names) == MODULE:
+        if path is None:
+            continue
+        name = chosen_name(path, names)
+        if name is None:
+            name = os.fsdecode(core.module_name(b"@" + os.fsencode(path)))
+        if name == MODULE:
             raise ResourceError(
                 f"{path} is module '{MODULE}', which --resource makes; "
                 f"drop one of them (or rename it: --name {path}=NAME)"

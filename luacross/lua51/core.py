@@ -1,7 +1,7 @@
 """NodeMCU's Lua 5.1 core as `luacross.api` drives it (`Target.core`).
 
 Every core module offers the same small set: `DEFAULT_OUTPUT`, `LUAC_OPTIONS`,
-`DASH_OUTPUT_NAMES`, `check_options`, `load_inputs`, `combine`, `list_chunk`,
+`DASH_OUTPUT_NAMES`, `check_options`, `load_inputs`, `combine`, `module_name`, `list_chunk`,
 `dump_lc` and `build_image`; the API picks the module once, from the target.
 This one follows app/lua/luac_cross/luac.c over the 5.1 compiler
 (`luacross.parser`, `luacross.combine`, `luacross.listing`) and formats
@@ -121,6 +121,13 @@ def combine(protos: list[Proto], *, lookup: bool, timestamp: int, target: Target
     if lookup:
         return build_lookup_main(protos, timestamp, target)
     return combine_mains(protos)
+
+
+def module_name(chunkname: bytes) -> bytes:
+    """The name a lookup main gives the module of `chunkname` (luac.c `corename`)."""
+    from luacross.lua51.combine import corename
+
+    return corename(chunkname)
 
 
 def list_chunk(main: Proto, *, full: bool, target: Target) -> bytes:

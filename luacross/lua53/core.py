@@ -1,7 +1,7 @@
 """NodeMCU's Lua 5.3 core as `luacross.api` drives it (`Lua53Target.core`).
 
 Every core module offers the same small set: `DEFAULT_OUTPUT`, `LUAC_OPTIONS`,
-`DASH_OUTPUT_NAMES`, `check_options`, `load_inputs`, `combine`, `list_chunk`,
+`DASH_OUTPUT_NAMES`, `check_options`, `load_inputs`, `combine`, `module_name`, `list_chunk`,
 `dump_lc` and `build_image`; the API picks the module once, from the target.
 This one follows app/lua53/host/luac.c (`pmain`, `combine`) and lauxlib.c's
 `luaL_loadfilex` over the 5.3 compiler and format 10.
@@ -145,6 +145,13 @@ def combine(protos: list[Proto], *, lookup: bool, timestamp: int, target: Lua53T
     from luacross.lua53.combine import combine as combine_mains
 
     return combine_mains(protos, lookup=lookup, timestamp=timestamp, target=target)
+
+
+def module_name(chunkname: bytes) -> bytes:
+    """The name a lookup main gives the module of `chunkname` (luac.c `corename`)."""
+    from luacross.lua53.combine import corename
+
+    return corename(chunkname)[0]
 
 
 def list_chunk(main: Proto, *, full: bool, target: Lua53Target) -> bytes:
