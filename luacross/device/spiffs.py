@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
 
 from lfs_format.errors import LuacrossError
+from luacross.output import write_output
 
 NAME_LIMIT = 31  # FS_OBJ_NAME_LEN (app/include/user_config.h)
 MAX_TOTAL = 16 << 20  # the largest ESP8266 flash: no SPIFFS holds more
@@ -42,24 +43,21 @@ def valid_name(name: str) -> bool:
 
 def write_file(folder: Path, name: str, data: bytes | None) -> None:
     """Write (None: remove) `name` in `folder`, never through a symbolic link
-    and never outside the folder."""
+    and never outside the folder; written as the compiler writes its outputs
+    (`luacross.output`: a complete temporary file renamed over the old one)."""
     if not valid_name(name):
         raise LuacrossError(f"refused file name {name!r}: not a flat SPIFFS name")
     path = os.path.join(folder, name)
+    if os.path.islink(path):
+        raise LuacrossError(f"cannot write {path}: a symbolic link")
     if data is None:
         try:
-            if os.path.isfile(path) and not os.path.islink(path):
+            if os.path.isfile(path):
                 os.unlink(path)
         except OSError as exc:
             raise LuacrossError(f"cannot remove {path}: {exc.strerror}") from None
         return
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(path, flags, 0o644)
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
-    except OSError as exc:
-        raise LuacrossError(f"cannot write {path}: {exc.strerror}") from None
+    write_output(path, data)
 
 
 def _unusable(entry: os.DirEntry) -> str | None:
