@@ -378,6 +378,7 @@ class _DeviceJob:
         self.spiffs = spiffs  # the --spiffs folder (None: an empty file system)
         self.timeout: float | None = None  # in-process runs only: the VM's own limit
         self.quiet = quiet  # -q: no notes
+        self._failed: set[str] = set()  # --spiffs writes that failed, each said once
 
     def _notes(self, emit, notes) -> None:
         for note in () if self.quiet else notes:
@@ -427,7 +428,9 @@ class _DeviceJob:
                 write_file(self.spiffs, name, data.encode("utf-8", "surrogateescape")
                            if kind == "f" else None)  # fmt: skip
             except LuacrossError as exc:
-                _show("e", str(exc))
+                if str(exc) not in self._failed:  # a file is often written twice (open, close)
+                    self._failed.add(str(exc))
+                    _show("e", str(exc))
             return
         _show(kind, text)
 

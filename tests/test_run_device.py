@@ -402,3 +402,16 @@ def test_open_modes_as_nodemcus_spiffs_reads_them():
     assert fs.files == {"x": b"Zbc!"}
     fs.close(fs.open(b"x", b"w"))
     assert fs.files == {"x": b""}
+
+
+def test_a_failed_spiffs_write_is_said_once(tmp_path, capsys):
+    # the device writes a file when it is opened and again when it is closed; a
+    # write the PC refuses (here: a folder of that name) is one line, not two
+    from luacross import device_cli
+
+    (tmp_path / "x.txt").mkdir()
+    job = device_cli._DeviceJob(b"", None, None, 0x40220000, None, 8 << 20, spiffs=tmp_path)
+    job.show("f", "x.txt\0")
+    job.show("f", "x.txt\0data")
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"luacross: cannot open {tmp_path / 'x.txt'}")
